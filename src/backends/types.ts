@@ -1,0 +1,24 @@
+import type { Change } from '../changes.js'
+import type { UnmountResult } from '../mount/unmount.js'
+
+export type BackendName = 'overlay' | 'fuse-overlayfs' | 'copy'
+
+/** The directories of one view; every path is canonical. */
+export interface View {
+  dir: string
+  merged: string
+  upper: string
+  work: string
+  /** Golden layer realpaths, top first. */
+  layers: readonly string[]
+}
+
+/** How one kind of view is made, taken down and compared with its golden. */
+export interface Backend {
+  readonly name: BackendName
+  /** Makes `view.merged` show the golden, writable; the dirs exist and are empty. */
+  create(view: View): Promise<void>
+  /** Undoes create; what the view wrote stays on disk until the dir is removed. */
+  destroy(view: View): Promise<UnmountResult>
+  changes(view: View): Promise<Change[]>
+}

@@ -1,0 +1,34 @@
+import { parseArgs } from 'node:util'
+import { prepareRoot } from '../root.js'
+import { sweep } from '../sweep.js'
+
+const HELP = `Usage: scratchfs clean [--root DIR] [--dry-run]
+
+Unmounts and deletes what dead runs left behind under the scratch root, and
+kept views of finished runs. Only this user's scratchfs- dirs are touched.`
+
+export async function clean(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      root: { type: 'string' },
+      'dry-run': { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  })
+  if (values.help) {
+    process.stdout.write(`${HELP}\n`)
+    return 0
+  }
+
+  const root = await prepareRoot(values.root)
+  const dryRun = values['dry-run'] ?? false
+  const swept = await sweep(root, { dryRun })
+  for (const { dir, why } of swept) {
+    process.stdout.write(`${dryRun ? 'would remove' : 'removed'} ${dir} (${why})\n`)
+  }
+  process.stdout.write(
+    `scratchfs clean: ${swept.length} ${dryRun ? 'to remove' : 'removed'} under ${root}\n`,
+  )
+  return 0
+}

@@ -1,0 +1,107 @@
+import { constants } from 'node:fs'
+import { access, lstat, readlink, realpath, stat } from 'node:fs/promises'
+import { resolve } from 'node:path'
+import { errnoOf, ScratchfsError, show } from './errors.js'
+
+/** A golden layer as scratchfs uses it: canonical, a readable directory. */
+export interface GoldenLayer {
+  /** The path the user gave. */
+  given: string
+  /** Its realpath. */
+  path: string
+}
+
+/** Longest path the kernel resolves (PATH_MAX, with its terminating NUL). */
+export const PATH_MAX = 4095
+
+/**
+ * Resolves the golden layers (top first) and checks each one before anything
+ * is mounted, so a bad golden fails with its own path rather than a mount
+ * error about an alias.
+ */
+export async function resolveGolden(golden: string | readonly string[]): Promise<GoldenLayer[]> {
+  const given = typeof golden === 'string' ? [golden] : [...golden]
+  return Promise.all(given.map((layer) => resolveLayer(layer)))
+}
+
+async function resolveLayer(given: string): Promise<GoldenLayer> {
+  const absolute = resolve(given)
+  if (Buffer.byteLength(absolute) > PATH_MAX) {
+    throw new ScratchfsError(
+      'EGOLDEN',
+      `golden ${show(given)} is ${Buffer.byteLength(absolute)} bytes long; the kernel resolves at most ${PATH_MAX}`,
+      { path: given, fix: 'move the golden tree to a shorter path, or symlink it from one' },
+    )
+  }
+
+  let path: string
+  try {
+    path = await realpath(absolute)
+  } catch (error) {
+    throw await missing(given, absolute, error)
+  }
+
+  const info = await stat(path)
+  if (!info.isDirectory()) {
+    throw new ScratchfsError('EGOLDEN', `golden ${show(given)} is a file, not a directory`, {
+      path: given,
+      fix: 'pass the directory that holds the fixture tree as golden',
+    })
+  }
+
+  try {
+    await access(path, constants.R_OK | constants.X_OK)
+  } catch (error) {
+    throw new ScratchfsError(
+      'EGOLDEN',
+      `golden ${show(given)} is not readable by uid ${process.getuid?.()} (${errnoOf(error)})`,
+      { path: given, fix: `make it readable, e.g. chmod -R u+rX ${show(path)}`, cause: error },
+    )
+  }
+  return { given, path }
+}
+
+async function missing(given: string, absolute: string, error: unknown): Promise<ScratchfsError> {
+  const code = errnoOf(error)
+  if (code === 'ENAMETOOLONG') {
+    return new ScratchfsError(
+      'EGOLDEN',
+      `golden ${show(given)} is longer than the kernel resolves`,
+      {
+        path: given,
+        fix: 'move the golden tree to a shorter path, or symlink it from one',
+        cause: error,
+      },
+    )
+  }
+  if (code === 'EACCES') {
+    return new ScratchfsError(
+      'EGOLDEN',
+      `golden ${show(given)} cannot be reached: a parent directory is not searchable`,
+      {
+        path: given,
+        fix: 'give the user search (x) permission on every directory above it',
+        cause: error,
+      },
+    )
+  }
+
+  const link = await lstat(absolute).catch(() => undefined)
+  if (link?.isSymbolicLink()) {
+    const target = await readlink(absolute).catch(() => '?')
+    return new ScratchfsError(
+      'EGOLDEN',
+      `golden ${show(given)} is a symlink to ${show(target)}, which does not exist`,
+      {
+        path: given,
+        fix: 'build the golden tree first, or point golden at the tree itself',
+        cause: error,
+      },
+    )
+  }
+  return new ScratchfsError('EGOLDEN', `golden ${show(given)} does not exist (${code})`, {
+    path: given,
+    fix: 'build the golden tree first, or fix the path (relative paths resolve from the current directory)',
+    cause: error,
+  })
+}

@@ -1,0 +1,5 @@
+export type { BackendName } from './backends/types.js'
+export type { Change, ChangeKind } from './changes.js'
+export { ScratchfsError, type ScratchfsErrorCode } from './errors.js'
+export type { ScratchOptions } from './options.js'
+export { createScratch, type DisposeOptions, Scratch } from './scratch.js'

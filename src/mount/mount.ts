@@ -1,0 +1,102 @@
+import { symlink } from 'node:fs/promises'
+import { join } from 'node:path'
+import { execa } from 'execa'
+import { debug } from '../debug.js'
+import { ScratchfsError, show } from '../errors.js'
+
+const log = debug('mount')
+
+/** The kernel refuses a 501st lower layer with a bare EINVAL. */
+export const MAX_LAYERS = 500
+
+/** The old mount API passes options in one page and cuts the rest silently. */
+export const MAX_OPTIONS_BYTES = 4000
+
+export interface OverlayMount {
+  /** The view dir: holds the alias links, upper/, work/ and merged/. */
+  dir: string
+  /** Realpaths of the lower layers, top first. */
+  layers: readonly string[]
+  /** Inside a user namespace the kernel wants `userxattr`. */
+  userxattr: boolean
+}
+
+/**
+ * The option string. The kernel splits it on every comma and colon and
+ * mount(8) eats words such as `ro` even inside a path, so no user path ever
+ * goes in: lowers are alias links named l0, l1, ... and upper and work are
+ * named relative to the view dir, which mount runs in.
+ */
+export function overlayOptions(layerCount: number, userxattr: boolean): string {
+  const lowers = Array.from({ length: layerCount }, (_, index) => `l${index}`).join(':')
+  const options = [
+    `lowerdir=${lowers}`,
+    'upperdir=upper',
+    'workdir=work',
+    'nosuid',
+    'nodev',
+    'index=off',
+  ]
+  if (userxattr) options.push('userxattr')
+  return options.join(',')
+}
+
+/** Checks the layer count and option size, so no mount fails on a limit. */
+export function checkLimits(layers: readonly string[]): void {
+  if (layers.length > MAX_LAYERS) {
+    throw new ScratchfsError(
+      'EMOUNT',
+      `golden has ${layers.length} layers; overlayfs takes at most ${MAX_LAYERS}`,
+      {
+        fix: `merge some layers into one directory so that at most ${MAX_LAYERS} remain`,
+      },
+    )
+  }
+  const bytes = Buffer.byteLength(overlayOptions(layers.length, true))
+  if (bytes > MAX_OPTIONS_BYTES) {
+    throw new ScratchfsError(
+      'EMOUNT',
+      `the overlay options for ${layers.length} layers take ${bytes} bytes; the kernel takes ${MAX_OPTIONS_BYTES}`,
+      {
+        fix: 'merge some layers into one directory',
+      },
+    )
+  }
+}
+
+/** Creates the alias links and mounts the overlay on `dir/merged`. */
+export async function mountOverlay(mount: OverlayMount): Promise<void> {
+  checkLimits(mount.layers)
+  await Promise.all(
+    mount.layers.map((layer, index) => symlink(layer, join(mount.dir, `l${index}`))),
+  )
+
+  const options = overlayOptions(mount.layers.length, mount.userxattr)
+  const args = ['-t', 'overlay', '-o', options, 'scratchfs', 'merged']
+  log('mount %s in %s', args.join(' '), mount.dir)
+  const result = await execa('mount', args, { cwd: mount.dir, reject: false, stdin: 'ignore' })
+  if (result.exitCode === 0) return
+
+  const stderr = result.stderr.trim() || (result.message ?? 'no output')
+  throw new ScratchfsError(
+    'EMOUNT',
+    `mounting an overlay on ${show(join(mount.dir, 'merged'))} failed: ${stderr}\ncommand: mount ${args.join(' ')} (in ${show(mount.dir)})`,
+    {
+      path: join(mount.dir, 'merged'),
+      fix: mountFix(stderr),
+      cause: result,
+    },
+  )
+}
+
+function mountFix(stderr: string): string {
+  if (/permission denied|must be superuser|operation not permitted/i.test(stderr)) {
+    return "run as root, run the tests under 'scratchfs run -- <command>', or pass backend: 'copy'"
+  }
+  if (/wrong fs type|unknown filesystem|not supported/i.test(stderr)) {
+    return "put the scratch root on a local disk or tmpfs (root: '/dev/shm/...'); overlay, NFS and FUSE cannot hold an upper dir"
+  }
+  if (/ENOENT|No such file or directory/.test(stderr))
+    return "install util-linux (mount) or pass backend: 'copy'"
+  return "check `dmesg | grep overlay` for the kernel's reason, or pass backend: 'copy'"
+}

@@ -1,0 +1,62 @@
+import { setTimeout as sleep } from 'node:timers/promises'
+import { execa } from 'execa'
+import { debug } from '../debug.js'
+import { ScratchfsError, show } from '../errors.js'
+import { findHolders, type Holder } from './holders.js'
+import { mountsUnder } from './mountinfo.js'
+
+const log = debug('unmount')
+
+/** How long a busy mount is retried before it is detached. */
+export const UNMOUNT_PATIENCE_MS = 2000
+
+/** The pause between two tries while the mount is busy. */
+export const UNMOUNT_RETRY_INTERVAL_MS = 50
+
+export interface UnmountResult {
+  /** How many extra tries a busy mount took. */
+  retries: number
+  /** Set when it stayed busy and was detached lazily: its holders. */
+  detached?: Holder[]
+}
+
+/**
+ * Unmounts every mount at or below `path`, deepest first. "Not mounted"
+ * counts as done. A busy mount is retried for UNMOUNT_PATIENCE_MS, then
+ * detached lazily, and the processes that held it are returned.
+ */
+export async function unmountAll(path: string): Promise<UnmountResult> {
+  const result: UnmountResult = { retries: 0 }
+  for (const entry of await mountsUnder(path)) {
+    const one = await unmountOne(entry.target)
+    result.retries = Math.max(result.retries, one.retries)
+    if (one.detached) result.detached = [...(result.detached ?? []), ...one.detached]
+  }
+  return result
+}
+
+async function unmountOne(target: string): Promise<UnmountResult> {
+  const deadline = Date.now() + UNMOUNT_PATIENCE_MS
+  for (let retries = 0; ; retries++) {
+    const { exitCode, stderr } = await execa('umount', [target], { reject: false, stdin: 'ignore' })
+    if (exitCode === 0 || /not mounted|no mount point|not found/i.test(stderr)) return { retries }
+    if (!/busy/i.test(stderr)) {
+      throw new ScratchfsError('EUNMOUNT', `unmounting ${show(target)} failed: ${stderr.trim()}`, {
+        path: target,
+        fix: `unmount it by hand (umount ${show(target)}) or run 'scratchfs clean'`,
+      })
+    }
+    if (Date.now() >= deadline) return { retries, detached: await detach(target) }
+    log('busy %s, retry %d', target, retries + 1)
+    await sleep(UNMOUNT_RETRY_INTERVAL_MS)
+  }
+}
+
+// Detaching lets the holders keep what they have open while the mount point
+// goes away; their writes still land in the upper, so callers leave it be.
+async function detach(target: string): Promise<Holder[]> {
+  const holders = await findHolders(target)
+  await execa('umount', ['--lazy', target], { reject: false, stdin: 'ignore' })
+  log('detached %s, held by %o', target, holders)
+  return holders
+}

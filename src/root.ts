@@ -1,0 +1,130 @@
+import { lstat, mkdir, mkdtemp, realpath, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join, resolve, sep } from 'node:path'
+import { errnoOf, ScratchfsError, show } from './errors.js'
+import type { GoldenLayer } from './golden.js'
+import { currentOwner, type Owner, realUid } from './proc.js'
+
+/** Every directory scratchfs makes starts with this, so mountinfo finds them. */
+export const PREFIX = 'scratchfs-'
+
+/** The file in each view dir that says who made it. */
+export const RECORD = 'owner.json'
+
+/**
+ * The default root: one per real user under the OS temp dir, so it does not
+ * depend on the current directory and other users cannot plant files in it.
+ */
+export function defaultRoot(): string {
+  return join(tmpdir(), `${PREFIX}${realUid()}`)
+}
+
+/**
+ * Makes sure the root exists, belongs to this user and is not a symlink
+ * someone planted in a shared temp dir, and returns its realpath.
+ */
+export async function prepareRoot(root: string | undefined): Promise<string> {
+  const own = root === undefined
+  const path = resolve(root ?? defaultRoot())
+  try {
+    await mkdir(path, { recursive: true, mode: 0o700 })
+  } catch (error) {
+    throw new ScratchfsError(
+      'EROOT',
+      `scratch root ${show(path)} cannot be created (${errnoOf(error)})`,
+      {
+        path,
+        fix: 'pass a writable directory as the root option',
+        cause: error,
+      },
+    )
+  }
+
+  const info = await lstat(path)
+  if (own && (info.isSymbolicLink() || !info.isDirectory())) {
+    throw new ScratchfsError(
+      'EROOT',
+      `scratch root ${show(path)} is a symlink or a file, not the directory scratchfs made`,
+      {
+        path,
+        fix: `remove it (someone else may have planted it) or pass another root`,
+      },
+    )
+  }
+  const uid = process.getuid?.()
+  if (uid !== undefined && info.uid !== uid && !info.isSymbolicLink()) {
+    throw new ScratchfsError(
+      'EROOT',
+      `scratch root ${show(path)} belongs to uid ${info.uid}, not to uid ${uid}`,
+      {
+        path,
+        fix: 'remove it, or pass a root that belongs to you',
+      },
+    )
+  }
+  return realpath(path)
+}
+
+/** Refuses a root inside a golden layer and a golden layer inside the root. */
+export function checkApart(root: string, layers: readonly GoldenLayer[]): void {
+  for (const layer of layers) {
+    if (isWithin(root, layer.path)) {
+      throw new ScratchfsError(
+        'EROOT',
+        `scratch root ${show(root)} is inside golden ${show(layer.path)}`,
+        {
+          path: root,
+          fix: 'pass a root outside the golden tree: writes there would change the golden',
+        },
+      )
+    }
+    if (isWithin(layer.path, root)) {
+      throw new ScratchfsError(
+        'EROOT',
+        `golden ${show(layer.path)} is inside scratch root ${show(root)}`,
+        {
+          path: layer.path,
+          fix: 'keep golden trees out of the scratch root: clean removes what is there',
+        },
+      )
+    }
+  }
+}
+
+function isWithin(child: string, parent: string): boolean {
+  return child === parent || child.startsWith(parent.endsWith(sep) ? parent : parent + sep)
+}
+
+/** What a view's record file holds. */
+export interface ViewRecord {
+  owner: Owner
+  /** The process whose run the view belongs to: kept views outlive its workers. */
+  run: Owner
+  backend: string
+  label: string
+  created: number
+  kept?: string
+  /** Unmounted lazily while still in use: the sweeper deletes it later. */
+  detached?: boolean
+}
+
+/** Makes a fresh private view dir (mkdtemp, 0700) with its record. */
+export async function makeViewDir(
+  root: string,
+  label: string,
+  record: Omit<ViewRecord, 'owner' | 'created'>,
+): Promise<string> {
+  const dir = await mkdtemp(join(root, `${PREFIX}${safeName(label)}-`))
+  await writeRecord(dir, { ...record, owner: currentOwner(), created: Date.now() })
+  return dir
+}
+
+export async function writeRecord(dir: string, record: ViewRecord): Promise<void> {
+  await writeFile(join(dir, RECORD), `${JSON.stringify(record)}\n`, { mode: 0o600 })
+}
+
+/** A label cut down to what reads well in a directory name. */
+export function safeName(label: string): string {
+  const name = label.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^[-.]+|-+$/g, '')
+  return name.slice(0, 40) || 'view'
+}

@@ -1,0 +1,226 @@
+import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { dirname, join } from 'node:path'
+import fse from 'fs-extra'
+import { chooseBackend } from './backends/probe.js'
+import type { Backend, BackendName, View } from './backends/types.js'
+import type { Change } from './changes.js'
+import { debug } from './debug.js'
+import { ScratchfsError, show } from './errors.js'
+import { resolveGolden } from './golden.js'
+import { describeHolders } from './mount/holders.js'
+import { checkLimits } from './mount/mount.js'
+import type { UnmountResult } from './mount/unmount.js'
+import { checkOptions, type ScratchOptions } from './options.js'
+import { runOwner } from './proc.js'
+import { checkApart, makeViewDir, prepareRoot, type ViewRecord, writeRecord } from './root.js'
+
+const log = debug('scratch')
+
+export interface DisposeOptions {
+  /**
+   * Keep what the view changed for debugging: the view is unmounted like any
+   * other, and the files it wrote stay in `kept` at their relative paths.
+   * @default false
+   */
+  keep?: boolean
+}
+
+/**
+ * Makes a private, writable view of the golden tree.
+ *
+ * @example
+ * await using scratch = await createScratch({ golden: 'fixtures/repo' })
+ * await writeFile(join(scratch.path, 'README.md'), 'changed')
+ * expect(await scratch.changes()).toEqual([{ kind: 'modified', path: 'README.md' }])
+ */
+export async function createScratch(options: ScratchOptions): Promise<Scratch> {
+  const started = performance.now()
+  const checked = checkOptions(options)
+  const label = checked.label ?? 'view'
+
+  const [layers, root] = await Promise.all([
+    resolveGolden(checked.golden),
+    prepareRoot(checked.root),
+  ])
+  checkApart(root, layers)
+  checkLimits(layers.map((layer) => layer.path))
+  const backend = await chooseBackend(checked.backend ?? 'auto', root)
+
+  const record = { run: runOwner(), backend: backend.name, label }
+  const dir = await makeViewDir(root, label, record)
+  const view: View = {
+    dir,
+    merged: join(dir, 'merged'),
+    upper: join(dir, 'upper'),
+    work: join(dir, 'work'),
+    layers: layers.map((layer) => layer.path),
+  }
+  try {
+    await backend.create(view)
+  } catch (error) {
+    await removeView(view, backend).catch(() => {})
+    throw error
+  }
+
+  log('created %s (%s) in %d ms', view.merged, backend.name, performance.now() - started)
+  return new Scratch(view, backend, label, performance.now() - started)
+}
+
+/** One private view of a golden tree. */
+export class Scratch implements AsyncDisposable {
+  /** The merged directory the test works in (a canonical realpath). */
+  readonly path: string
+  /** The backend that made the view. */
+  readonly backend: BackendName
+  readonly label: string
+  /** Set by `dispose({ keep: true })`: the directory that holds the kept changes. */
+  kept: string | undefined
+  /** How long creating and disposing the view took, in milliseconds. */
+  readonly timings: { setup: number; teardown?: number }
+
+  readonly #view: View
+  readonly #backend: Backend
+  #busy: Promise<unknown> = Promise.resolve()
+  #disposed: Promise<void> | undefined
+
+  constructor(view: View, backend: Backend, label: string, setup: number) {
+    this.#view = view
+    this.#backend = backend
+    this.path = view.merged
+    this.backend = backend.name
+    this.label = label
+    this.timings = { setup }
+  }
+
+  /** What the view changed, sorted by path. */
+  changes(): Promise<Change[]> {
+    return this.#serial(() => this.#backend.changes(this.#view))
+  }
+
+  /** Puts the view back to the golden; `path` stays the same. */
+  reset(): Promise<void> {
+    return this.#serial(async () => {
+      await this.#takeDown()
+      await emptyView(this.#view)
+      await this.#backend.create(this.#view)
+    })
+  }
+
+  /** Unmounts and deletes the view; calling it again does nothing. */
+  dispose(options: DisposeOptions = {}): Promise<void> {
+    this.#disposed ??= this.#busy.catch(() => {}).then(() => this.#dispose(options.keep ?? false))
+    return this.#disposed
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.dispose()
+  }
+
+  async #dispose(keep: boolean): Promise<void> {
+    const started = performance.now()
+    if (keep) this.kept = await keepChanges(this.#view, this.#backend, this.label)
+    const unmounted = await this.#takeDown()
+    if (unmounted.detached) {
+      // Holders may still write into the upper: leave it for the sweeper.
+      await markDetached(this.#view, this.#backend, this.label)
+    } else {
+      await removeView(this.#view, this.#backend, this.kept !== undefined)
+    }
+    this.timings.teardown = performance.now() - started
+    log('disposed %s in %d ms', this.#view.merged, this.timings.teardown)
+  }
+
+  async #takeDown(): Promise<UnmountResult> {
+    const result = await this.#backend.destroy(this.#view)
+    if (result.detached) {
+      process.emitWarning(
+        `scratchfs view ${show(this.#view.merged)} (${this.label}) was still in use after its test and was detached: ${describeHolders(result.detached) || 'holders unknown'}. Its directory is left for 'scratchfs clean'.`,
+        {
+          code: 'SCRATCHFS_BUSY',
+          detail: 'Stop child processes and close files inside the view before the test ends.',
+        },
+      )
+    }
+    return result
+  }
+
+  #serial<T>(work: () => Promise<T>): Promise<T> {
+    if (this.#disposed) {
+      return Promise.reject(
+        new ScratchfsError(
+          'EDISPOSED',
+          `scratch view ${show(this.path)} (${this.label}) is disposed`,
+          {
+            fix: 'use the view only inside its test, before dispose()',
+          },
+        ),
+      )
+    }
+    const next = this.#busy.catch(() => {}).then(work)
+    this.#busy = next
+    return next
+  }
+}
+
+/** Copies what the view added or modified out of it, before it is unmounted. */
+async function keepChanges(view: View, backend: Backend, label: string): Promise<string> {
+  const kept = join(view.dir, 'kept')
+  const changes = await backend.changes(view)
+  await mkdir(kept)
+  for (const change of changes) {
+    if (change.kind === 'deleted') continue
+    const target = join(kept, change.path)
+    await mkdir(dirname(target), { recursive: true })
+    await fse.copy(join(view.merged, change.path), target, {
+      dereference: false,
+      preserveTimestamps: true,
+    })
+  }
+  const listing = changes.map((change) => `${change.kind} ${change.path}\n`).join('')
+  await writeFile(join(view.dir, 'changes.txt'), listing)
+  await updateRecord(view, backend, label, { kept })
+  return kept
+}
+
+async function markDetached(view: View, backend: Backend, label: string): Promise<void> {
+  await updateRecord(view, backend, label, { detached: true })
+}
+
+async function updateRecord(
+  view: View,
+  backend: Backend,
+  label: string,
+  extra: Partial<ViewRecord>,
+): Promise<void> {
+  const current = JSON.parse(await readFile(join(view.dir, 'owner.json'), 'utf8')) as ViewRecord
+  await writeRecord(view.dir, { ...current, backend: backend.name, label, ...extra })
+}
+
+/** Empties upper, work and merged for a fresh start of the same view. */
+async function emptyView(view: View): Promise<void> {
+  await unlockWork(view)
+  await Promise.all(
+    [view.upper, view.work, view.merged].map((dir) => rm(dir, { recursive: true, force: true })),
+  )
+  await Promise.all(
+    Array.from({ length: view.layers.length }, (_, index) =>
+      rm(join(view.dir, `l${index}`), { force: true }),
+    ),
+  )
+}
+
+/** Deletes the view dir, or all of it but the kept changes. */
+async function removeView(view: View, _backend: Backend, keepKept = false): Promise<void> {
+  if (!keepKept) {
+    await unlockWork(view)
+    await rm(view.dir, { recursive: true, force: true })
+    return
+  }
+  await emptyView(view)
+}
+
+// The kernel leaves work/work mode 000; a non-root owner must unlock it to
+// delete what it holds.
+async function unlockWork(view: View): Promise<void> {
+  await chmod(join(view.work, 'work'), 0o700).catch(() => {})
+}
