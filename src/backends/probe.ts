@@ -104,6 +104,14 @@ export function probeOnce(root: string): Promise<ProbeResult> {
 }
 
 /**
+ * Hands a probe made elsewhere (the config plugin, in Vitest's main process)
+ * to this process, so its workers do not mount a test overlay again.
+ */
+export function seedProbe(root: string, result: ProbeResult): void {
+  if (!probes.has(root)) probes.set(root, Promise.resolve(result))
+}
+
+/**
  * The backend a view gets. `auto` takes the first that works; a backend
  * asked for by name that cannot work here throws with the reason.
  */
