@@ -1,8 +1,8 @@
 import { symlink } from 'node:fs/promises'
 import { join } from 'node:path'
-import { execa } from 'execa'
 import { debug } from '../debug.js'
 import { ScratchfsError, show } from '../errors.js'
+import { mountOverlayCall } from './syscall.js'
 
 const log = debug('mount')
 
@@ -36,6 +36,9 @@ export function overlayOptions(layerCount: number, userxattr: boolean): string {
     'nosuid',
     'nodev',
     'index=off',
+    // Views are thrown away, never mounted twice, and each gets a fresh work
+    // dir: skip the syncs that make unmount cost 10 ms after a write.
+    'volatile',
   ]
   if (userxattr) options.push('userxattr')
   return options.join(',')
@@ -72,15 +75,14 @@ export async function mountOverlay(mount: OverlayMount): Promise<void> {
   )
 
   const options = overlayOptions(mount.layers.length, mount.userxattr)
-  const args = ['-t', 'overlay', '-o', options, 'scratchfs', 'merged']
-  log('mount %s in %s', args.join(' '), mount.dir)
-  const result = await execa('mount', args, { cwd: mount.dir, reject: false, stdin: 'ignore' })
+  log('mount -o %s in %s', options, mount.dir)
+  const result = await mountOverlayCall({ dir: mount.dir, options })
   if (result.exitCode === 0) return
 
-  const stderr = result.stderr.trim() || (result.message ?? 'no output')
+  const stderr = result.stderr
   throw new ScratchfsError(
     'EMOUNT',
-    `mounting an overlay on ${show(join(mount.dir, 'merged'))} failed: ${stderr}\ncommand: mount ${args.join(' ')} (in ${show(mount.dir)})`,
+    `mounting an overlay on ${show(join(mount.dir, 'merged'))} failed: ${stderr}\ncommand: ${result.command}`,
     {
       path: join(mount.dir, 'merged'),
       fix: mountFix(stderr),

@@ -1,9 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises'
-import { execa } from 'execa'
 import { debug } from '../debug.js'
 import { ScratchfsError, show } from '../errors.js'
 import { findHolders, type Holder } from './holders.js'
 import { mountsUnder } from './mountinfo.js'
+import { umountCall } from './syscall.js'
 
 const log = debug('unmount')
 
@@ -38,7 +38,7 @@ export async function unmountAll(path: string): Promise<UnmountResult> {
 async function unmountOne(target: string): Promise<UnmountResult> {
   const deadline = Date.now() + UNMOUNT_PATIENCE_MS
   for (let retries = 0; ; retries++) {
-    const { exitCode, stderr } = await execa('umount', [target], { reject: false, stdin: 'ignore' })
+    const { exitCode, stderr } = await umountCall(target)
     if (exitCode === 0 || /not mounted|no mount point|not found/i.test(stderr)) return { retries }
     if (!/busy/i.test(stderr)) {
       throw new ScratchfsError('EUNMOUNT', `unmounting ${show(target)} failed: ${stderr.trim()}`, {
@@ -56,7 +56,7 @@ async function unmountOne(target: string): Promise<UnmountResult> {
 // goes away; their writes still land in the upper, so callers leave it be.
 async function detach(target: string): Promise<Holder[]> {
   const holders = await findHolders(target)
-  await execa('umount', ['--lazy', target], { reject: false, stdin: 'ignore' })
+  await umountCall(target, true)
   log('detached %s, held by %o', target, holders)
   return holders
 }
