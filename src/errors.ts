@@ -7,6 +7,7 @@ export type ScratchfsErrorCode =
   | 'EMOUNT'
   | 'EUNMOUNT'
   | 'EDISPOSED'
+  | 'EVERIFY'
 
 /**
  * Every error scratchfs throws on purpose. The message names what failed,

@@ -18,9 +18,23 @@ export interface ScratchOptions {
   root?: string
   /** A readable name used in dir names and messages. @default 'view' */
   label?: string
+  /**
+   * Fingerprint every golden tree when the run (or, without the plugin, this
+   * process) first uses it, and fail at its end if anything outside the tests
+   * changed it, listing the changed paths. Also warns, once per golden, about
+   * content that lets a test write outside its view (links out of the golden,
+   * device files, setuid bits). Costs one walk of the golden per run.
+   * @default false
+   */
+  verify?: boolean
+  /**
+   * Abandons the view when aborted (a test's `signal`): a view still being
+   * made is taken down instead of handed out, so a timed-out test leaks nothing.
+   */
+  signal?: AbortSignal
 }
 
-const KNOWN = new Set(['golden', 'backend', 'root', 'label'])
+const KNOWN = new Set(['golden', 'backend', 'root', 'label', 'verify', 'signal'])
 
 /** Checks every option and reports every problem at once. */
 export function checkOptions(options: unknown): ScratchOptions {
@@ -63,6 +77,12 @@ export function checkOptions(options: unknown): ScratchOptions {
     if (given[key] !== undefined && (typeof given[key] !== 'string' || given[key] === '')) {
       problems.push(`${key} must be a non-empty string, got ${describe(given[key])}`)
     }
+  }
+  if (given.verify !== undefined && typeof given.verify !== 'boolean') {
+    problems.push(`verify must be true or false, got ${describe(given.verify)}`)
+  }
+  if (given.signal !== undefined && !(given.signal instanceof AbortSignal)) {
+    problems.push(`signal must be an AbortSignal, got ${describe(given.signal)}`)
   }
   for (const key of Object.keys(given)) {
     if (!KNOWN.has(key))

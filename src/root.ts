@@ -1,4 +1,5 @@
-import { lstat, mkdir, mkdtemp, realpath, writeFile } from 'node:fs/promises'
+import { randomBytes } from 'node:crypto'
+import { chmod, lstat, mkdir, mkdtemp, realpath, rename, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, resolve, sep } from 'node:path'
 import { errnoOf, ScratchfsError, show } from './errors.js'
@@ -52,6 +53,10 @@ export async function prepareRoot(root: string | undefined): Promise<string> {
     )
   }
   const uid = process.getuid?.()
+  if (own && uid === info.uid && (info.mode & 0o777) !== 0o700) {
+    // Made by an older version or a umask: views of this user stay private.
+    await chmod(path, 0o700)
+  }
   if (uid !== undefined && info.uid !== uid && !info.isSymbolicLink()) {
     throw new ScratchfsError(
       'EROOT',
@@ -106,6 +111,8 @@ export interface ViewRecord {
   kept?: string
   /** Unmounted lazily while still in use: the sweeper deletes it later. */
   detached?: boolean
+  /** Who held it when it was detached: it is deleted once they are all gone. */
+  holders?: Owner[]
 }
 
 /** Makes a fresh private view dir (mkdtemp, 0700) with its record. */
@@ -119,8 +126,12 @@ export async function makeViewDir(
   return dir
 }
 
+// Written aside and renamed over: a sweeper never reads half a record, and a
+// symlink planted at the record's name is replaced, not written through.
 export async function writeRecord(dir: string, record: ViewRecord): Promise<void> {
-  await writeFile(join(dir, RECORD), `${JSON.stringify(record)}\n`, { mode: 0o600 })
+  const aside = join(dir, `${RECORD}.${process.pid}.${randomBytes(4).toString('hex')}`)
+  await writeFile(aside, `${JSON.stringify(record)}\n`, { mode: 0o600, flag: 'wx' })
+  await rename(aside, join(dir, RECORD))
 }
 
 /** A label cut down to what reads well in a directory name. */

@@ -1,4 +1,4 @@
-import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import fse from 'fs-extra'
 import { chooseBackend } from './backends/probe.js'
@@ -10,9 +10,14 @@ import { resolveGolden } from './golden.js'
 import { describeHolders } from './mount/holders.js'
 import { checkLimits } from './mount/mount.js'
 import type { UnmountResult } from './mount/unmount.js'
+import { trackView, untrackView } from './exit.js'
 import { checkOptions, type ScratchOptions } from './options.js'
+import { pooled } from './pool.js'
 import { runOwner } from './proc.js'
+import { removeTree } from './remove.js'
 import { checkApart, makeViewDir, prepareRoot, type ViewRecord, writeRecord } from './root.js'
+import { dropUpper, placeUpper, planUppers } from './upper.js'
+import { verifyGoldens } from './verify.js'
 
 const log = debug('scratch')
 
@@ -37,6 +42,8 @@ export async function createScratch(options: ScratchOptions): Promise<Scratch> {
   const started = performance.now()
   const checked = checkOptions(options)
   const label = checked.label ?? 'view'
+  const signal = checked.signal
+  signal?.throwIfAborted()
 
   const [layers, root] = await Promise.all([
     resolveGolden(checked.golden),
@@ -44,21 +51,31 @@ export async function createScratch(options: ScratchOptions): Promise<Scratch> {
   ])
   checkApart(root, layers)
   checkLimits(layers.map((layer) => layer.path))
-  const backend = await chooseBackend(checked.backend ?? 'auto', root)
+  const plan = checked.backend === 'copy' ? {} : await planUppers(root, checked)
+  // A view mounted ahead of time is handed over where one is ready.
+  const backend = pooled(await chooseBackend(checked.backend ?? 'auto', root, plan), root, plan.home)
+  if (checked.verify) await verifyGoldens(layers.map((layer) => layer.path))
+  signal?.throwIfAborted()
 
   const record = { run: runOwner(), backend: backend.name, label }
   const dir = await makeViewDir(root, label, record)
+  // From here a signal or an exit unmounts the view, even half made.
+  trackView(dir)
   const view: View = {
     dir,
     merged: join(dir, 'merged'),
-    upper: join(dir, 'upper'),
-    work: join(dir, 'work'),
+    ...(await placeUpper(dir, backend.name === 'copy' ? undefined : plan.home)),
     layers: layers.map((layer) => layer.path),
   }
   try {
     await backend.create(view)
+    // A test that timed out while its view was being made has moved on and
+    // will never dispose it: take it down here.
+    signal?.throwIfAborted()
   } catch (error) {
-    await removeView(view, backend).catch(() => {})
+    const taken = await backend.destroy(view).catch(() => undefined)
+    if (taken && !taken.detached) await removeView(view, backend).catch(() => {})
+    if (taken) untrackView(dir)
     throw error
   }
 
@@ -76,7 +93,7 @@ export class Scratch implements AsyncDisposable {
   /** Set by `dispose({ keep: true })`: the directory that holds the kept changes. */
   kept: string | undefined
   /** How long creating and disposing the view took, in milliseconds. */
-  readonly timings: { setup: number; teardown?: number }
+  readonly timings: { setup: number; teardown?: number; retries?: number }
 
   readonly #view: View
   readonly #backend: Backend
@@ -120,9 +137,12 @@ export class Scratch implements AsyncDisposable {
     const started = performance.now()
     if (keep) this.kept = await keepChanges(this.#view, this.#backend, this.label)
     const unmounted = await this.#takeDown()
+    untrackView(this.#view.dir)
+    this.timings.retries = unmounted.retries
     if (unmounted.detached) {
       // Holders may still write into the upper: leave it for the sweeper.
-      await markDetached(this.#view, this.#backend, this.label)
+      const holders = unmounted.detached.map(({ pid, start }) => ({ pid, start }))
+      await updateRecord(this.#view, this.#backend, this.label, { detached: true, holders })
     } else {
       await removeView(this.#view, this.#backend, this.kept !== undefined)
     }
@@ -182,10 +202,6 @@ async function keepChanges(view: View, backend: Backend, label: string): Promise
   return kept
 }
 
-async function markDetached(view: View, backend: Backend, label: string): Promise<void> {
-  await updateRecord(view, backend, label, { detached: true })
-}
-
 async function updateRecord(
   view: View,
   backend: Backend,
@@ -198,10 +214,7 @@ async function updateRecord(
 
 /** Empties upper, work and merged for a fresh start of the same view. */
 async function emptyView(view: View): Promise<void> {
-  await unlockWork(view)
-  await Promise.all(
-    [view.upper, view.work, view.merged].map((dir) => rm(dir, { recursive: true, force: true })),
-  )
+  await Promise.all([view.upper, view.work, view.merged].map((dir) => removeTree(dir)))
   await Promise.all(
     Array.from({ length: view.layers.length }, (_, index) =>
       rm(join(view.dir, `l${index}`), { force: true }),
@@ -211,16 +224,10 @@ async function emptyView(view: View): Promise<void> {
 
 /** Deletes the view dir, or all of it but the kept changes. */
 async function removeView(view: View, _backend: Backend, keepKept = false): Promise<void> {
+  await dropUpper(view)
   if (!keepKept) {
-    await unlockWork(view)
-    await rm(view.dir, { recursive: true, force: true })
+    await removeTree(view.dir)
     return
   }
   await emptyView(view)
-}
-
-// The kernel leaves work/work mode 000; a non-root owner must unlock it to
-// delete what it holds.
-async function unlockWork(view: View): Promise<void> {
-  await chmod(join(view.work, 'work'), 0o700).catch(() => {})
 }

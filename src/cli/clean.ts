@@ -24,11 +24,15 @@ export async function clean(args: string[]): Promise<number> {
   const root = await prepareRoot(values.root)
   const dryRun = values['dry-run'] ?? false
   const swept = await sweep(root, { dryRun })
-  for (const { dir, why } of swept) {
-    process.stdout.write(`${dryRun ? 'would remove' : 'removed'} ${dir} (${why})\n`)
+  for (const { dir, why, heldBy } of swept) {
+    if (heldBy) process.stdout.write(`detached ${dir} (${why}); still held: ${heldBy}\n`)
+    else process.stdout.write(`${dryRun ? 'would remove' : 'removed'} ${dir} (${why})\n`)
   }
+  const held = swept.filter((entry) => entry.heldBy).length
+  const count = swept.length - held
+  const tail = held > 0 ? `, ${held} still held (removed by a later clean once they exit)` : ''
   process.stdout.write(
-    `scratchfs clean: ${swept.length} ${dryRun ? 'to remove' : 'removed'} under ${root}\n`,
+    `scratchfs clean: ${count} ${dryRun ? 'to remove' : 'removed'}${tail} under ${root}\n`,
   )
   return 0
 }

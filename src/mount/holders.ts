@@ -1,8 +1,11 @@
 import { readdir, readFile, readlink } from 'node:fs/promises'
 import { sep } from 'node:path'
+import { startTimeOf } from '../proc.js'
 
 export interface Holder {
   pid: number
+  /** Its start time: with the pid it names the process for good. */
+  start: string | undefined
   command: string
   /** What it holds: cwd, root, or an open file's path. */
   what: string
@@ -26,7 +29,12 @@ export async function findHolders(path: string): Promise<Holder[]> {
       for (const link of links) {
         const target = await readlink(`/proc/${pid}/${link}`).catch(() => '')
         if (!inside(target)) continue
-        holders.push({ pid: Number(pid), command: await commandOf(pid), what: `${link} ${target}` })
+        holders.push({
+          pid: Number(pid),
+          start: startTimeOf(Number(pid)),
+          command: await commandOf(pid),
+          what: `${link} ${target}`,
+        })
         return
       }
     }),

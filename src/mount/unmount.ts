@@ -1,9 +1,10 @@
+import { readFileSync } from 'node:fs'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { debug } from '../debug.js'
 import { ScratchfsError, show } from '../errors.js'
 import { findHolders, type Holder } from './holders.js'
-import { mountsUnder } from './mountinfo.js'
-import { umountCall } from './syscall.js'
+import { type MountEntry, mountsUnder, parseMountinfo } from './mountinfo.js'
+import { umountCall, umountSync } from './syscall.js'
 
 const log = debug('unmount')
 
@@ -20,26 +21,34 @@ export interface UnmountResult {
   detached?: Holder[]
 }
 
+export interface UnmountOptions {
+  /** How long to retry a busy mount before detaching it. @default UNMOUNT_PATIENCE_MS */
+  patienceMs?: number
+}
+
 /**
  * Unmounts every mount at or below `path`, deepest first. "Not mounted"
  * counts as done. A busy mount is retried for UNMOUNT_PATIENCE_MS, then
  * detached lazily, and the processes that held it are returned.
  */
-export async function unmountAll(path: string): Promise<UnmountResult> {
+export async function unmountAll(
+  path: string,
+  options: UnmountOptions = {},
+): Promise<UnmountResult> {
   const result: UnmountResult = { retries: 0 }
   for (const entry of await mountsUnder(path)) {
-    const one = await unmountOne(entry.target)
+    const one = await unmountOne(entry.target, options.patienceMs ?? UNMOUNT_PATIENCE_MS)
     result.retries = Math.max(result.retries, one.retries)
     if (one.detached) result.detached = [...(result.detached ?? []), ...one.detached]
   }
   return result
 }
 
-async function unmountOne(target: string): Promise<UnmountResult> {
-  const deadline = Date.now() + UNMOUNT_PATIENCE_MS
+async function unmountOne(target: string, patienceMs: number): Promise<UnmountResult> {
+  const deadline = Date.now() + patienceMs
   for (let retries = 0; ; retries++) {
     const { exitCode, stderr } = await umountCall(target)
-    if (exitCode === 0 || /not mounted|no mount point|not found/i.test(stderr)) return { retries }
+    if (exitCode === 0 || isGone(stderr)) return { retries }
     if (!/busy/i.test(stderr)) {
       throw new ScratchfsError('EUNMOUNT', `unmounting ${show(target)} failed: ${stderr.trim()}`, {
         path: target,
@@ -52,6 +61,10 @@ async function unmountOne(target: string): Promise<UnmountResult> {
   }
 }
 
+function isGone(stderr: string): boolean {
+  return /not mounted|no mount point|not found/i.test(stderr)
+}
+
 // Detaching lets the holders keep what they have open while the mount point
 // goes away; their writes still land in the upper, so callers leave it be.
 async function detach(target: string): Promise<Holder[]> {
@@ -59,4 +72,33 @@ async function detach(target: string): Promise<Holder[]> {
   await umountCall(target, true)
   log('detached %s, held by %o', target, holders)
   return holders
+}
+
+/**
+ * The same without waiting, for a process that is about to exit (a signal
+ * or the 'exit' event): nothing asynchronous runs there any more. A busy
+ * mount is detached at once; returns whether everything came off cleanly.
+ */
+export function unmountAllSync(path: string): boolean {
+  let clean = true
+  for (const entry of mountsUnderSync(path)) {
+    const plain = umountSync(entry.target)
+    if (plain.exitCode === 0 || isGone(plain.stderr)) continue
+    umountSync(entry.target, true)
+    clean = false
+  }
+  return clean
+}
+
+function mountsUnderSync(path: string): MountEntry[] {
+  let text = ''
+  try {
+    text = readFileSync('/proc/self/mountinfo', 'latin1')
+  } catch {
+    return []
+  }
+  const prefix = `${path}/`
+  return parseMountinfo(text)
+    .filter((entry) => entry.target === path || entry.target.startsWith(prefix))
+    .sort((a, b) => b.target.length - a.target.length || b.id - a.id)
 }
