@@ -19,6 +19,20 @@ export interface ScratchOptions {
   /** A readable name used in dir names and messages. @default 'view' */
   label?: string
   /**
+   * Where overlay uppers (every write of a view) live. `auto` keeps them in
+   * the view dir unless the root's filesystem cannot hold one (overlay, NFS,
+   * FUSE), then moves them to a tmpfs; `tmpfs` always does, which makes
+   * copy-up about 10x cheaper than on ext4; `disk` never does.
+   * @default 'auto'
+   */
+  upper?: 'auto' | 'disk' | 'tmpfs'
+  /**
+   * The size limit of that tmpfs, as tmpfs takes it: bytes with an optional
+   * k, m or g, or a percentage of RAM. Memory is used only as views write.
+   * @default '50%'
+   */
+  tmpfsSize?: string
+  /**
    * Fingerprint every golden tree when the run (or, without the plugin, this
    * process) first uses it, and fail at its end if anything outside the tests
    * changed it, listing the changed paths. Also warns, once per golden, about
@@ -34,7 +48,16 @@ export interface ScratchOptions {
   signal?: AbortSignal
 }
 
-const KNOWN = new Set(['golden', 'backend', 'root', 'label', 'verify', 'signal'])
+const KNOWN = new Set([
+  'golden',
+  'backend',
+  'root',
+  'label',
+  'upper',
+  'tmpfsSize',
+  'verify',
+  'signal',
+])
 
 /** Checks every option and reports every problem at once. */
 export function checkOptions(options: unknown): ScratchOptions {
@@ -77,6 +100,17 @@ export function checkOptions(options: unknown): ScratchOptions {
     if (given[key] !== undefined && (typeof given[key] !== 'string' || given[key] === '')) {
       problems.push(`${key} must be a non-empty string, got ${describe(given[key])}`)
     }
+  }
+  if (given.upper !== undefined && !['auto', 'disk', 'tmpfs'].includes(given.upper as string)) {
+    problems.push(`upper must be 'auto', 'disk' or 'tmpfs'; got ${describe(given.upper)}`)
+  }
+  if (
+    given.tmpfsSize !== undefined &&
+    (typeof given.tmpfsSize !== 'string' || !/^[1-9]\d*[kmg%]?$/i.test(given.tmpfsSize))
+  ) {
+    problems.push(
+      `tmpfsSize must be bytes with an optional k, m or g, or a percentage of RAM (e.g. '2g', '25%'); got ${describe(given.tmpfsSize)}`,
+    )
   }
   if (given.verify !== undefined && typeof given.verify !== 'boolean') {
     problems.push(`verify must be true or false, got ${describe(given.verify)}`)

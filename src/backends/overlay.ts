@@ -22,7 +22,7 @@ export const overlay: Backend = {
 
 // The merged root takes its mode, owner and times from the upper dir, not
 // from the golden: give the upper the golden root's.
-async function copyRootAttributes(view: View): Promise<void> {
+export async function copyRootAttributes(view: View): Promise<void> {
   const top = view.layers[0]
   if (top === undefined) return
   const golden = await stat(top)

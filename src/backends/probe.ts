@@ -1,12 +1,15 @@
-import { mkdir, mkdtemp, readFile, rm, statfs, unlink, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, readFile, rm, unlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { debug } from '../debug.js'
-import { ScratchfsError, show } from '../errors.js'
+import { ScratchfsError } from '../errors.js'
 import { mountOverlay } from '../mount/mount.js'
 import { unmountAll } from '../mount/unmount.js'
 import { inUserNamespace } from '../proc.js'
 import { PREFIX } from '../root.js'
+import { dropUpper, placeUpper, type UpperPlan, unfitForUpper } from '../upper.js'
 import { copy } from './copy.js'
+import { fuseOverlayfs } from './fuse-overlayfs.js'
+import { probeFuseOverlayfs } from './fuse-probe.js'
 import { overlay } from './overlay.js'
 import type { Backend, BackendName } from './types.js'
 
@@ -14,7 +17,7 @@ const log = debug('probe')
 
 export const backends: Record<BackendName, Backend | undefined> = {
   overlay,
-  'fuse-overlayfs': undefined,
+  'fuse-overlayfs': fuseOverlayfs,
   copy,
 }
 
@@ -27,16 +30,13 @@ export interface ProbeResult {
   fix?: string
 }
 
-const OVERLAYFS_MAGIC = 0x794c7630
-const NFS_MAGIC = 0x6969
-const FUSE_MAGIC = 0x65735546
-
 /**
- * Whether an overlay really mounts here, with its upper under `root`. Only a
- * real mount tells: a user namespace can be allowed to exist but not to
- * mount (Ubuntu 24.04), and a container's /tmp can be an overlay itself.
+ * Whether an overlay really mounts here, with its upper where `plan` puts
+ * views' uppers (under `root`, or on a tmpfs). Only a real mount tells: a
+ * user namespace can be allowed to exist but not to mount (Ubuntu 24.04),
+ * and a container's /tmp can be an overlay itself.
  */
-export async function probeOverlay(root: string): Promise<ProbeResult> {
+export async function probeOverlay(root: string, plan: UpperPlan = {}): Promise<ProbeResult> {
   const name = 'overlay'
   if (process.platform !== 'linux') {
     return {
@@ -46,30 +46,25 @@ export async function probeOverlay(root: string): Promise<ProbeResult> {
       fix: "use backend: 'copy'",
     }
   }
-  const fs = await statfs(root).catch(() => undefined)
-  if (fs && [OVERLAYFS_MAGIC, NFS_MAGIC, FUSE_MAGIC].includes(fs.type)) {
-    return {
-      name,
-      ok: false,
-      reason: `scratch root ${show(root)} is on a filesystem (0x${fs.type.toString(16)}) that cannot hold an overlay upper dir`,
-      fix: "pass a root on a local disk or tmpfs, e.g. root: '/dev/shm/scratch'",
-    }
-  }
+  const unfit = plan.unfit ?? (plan.home ? undefined : await unfitForUpper(root))
+  if (unfit) return { name, ok: false, ...unfit }
 
   const dir = await mkdtemp(join(root, `${PREFIX}probe-`))
   const lower = join(dir, 'lower')
   const merged = join(dir, 'merged')
+  let placed: Awaited<ReturnType<typeof placeUpper>> | undefined
   try {
     await mkdir(lower)
     await writeFile(join(lower, 'golden'), 'golden')
-    await Promise.all(['upper', 'work', 'merged'].map((sub) => mkdir(join(dir, sub))))
+    placed = await placeUpper(dir, plan.home)
+    await Promise.all([mkdir(placed.upper), mkdir(placed.work), mkdir(merged)])
     await mountOverlay({ dir, layers: [lower], userxattr: inUserNamespace() })
     try {
       // Deleting a lower file needs a whiteout: without userxattr in a user
       // namespace the mount works but this fails.
       await writeFile(join(merged, 'written'), 'x')
       await unlink(join(merged, 'golden'))
-      const upper = await readFile(join(dir, 'upper', 'written'), 'utf8')
+      const upper = await readFile(join(placed.upper, 'written'), 'utf8')
       if (upper !== 'x') throw new Error('a write to the view did not reach the upper dir')
     } finally {
       await unmountAll(merged)
@@ -87,18 +82,35 @@ export async function probeOverlay(root: string): Promise<ProbeResult> {
       fix: fix ?? "run as root or use backend: 'copy'",
     }
   } finally {
+    if (placed) await dropUpper({ dir, ...placed })
     await rm(dir, { recursive: true, force: true })
   }
 }
 
 const probes = new Map<string, Promise<ProbeResult>>()
 
-/** Probes once per root and process. */
-export function probeOnce(root: string): Promise<ProbeResult> {
-  let result = probes.get(root)
+type Probed = Exclude<BackendName, 'copy'>
+
+const probers: Record<Probed, (root: string, plan: UpperPlan) => Promise<ProbeResult>> = {
+  overlay: probeOverlay,
+  'fuse-overlayfs': (root, plan) => probeFuseOverlayfs(root, plan.home),
+}
+
+function probeKey(name: BackendName, root: string, plan: UpperPlan): string {
+  return `${name}\0${root}\0${plan.home ? 'tmpfs' : 'disk'}`
+}
+
+/** Probes a backend once per root, upper placement and process. */
+export function probeOnce(
+  root: string,
+  name: Probed = 'overlay',
+  plan: UpperPlan = {},
+): Promise<ProbeResult> {
+  const key = probeKey(name, root, plan)
+  let result = probes.get(key)
   if (!result) {
-    result = probeOverlay(root)
-    probes.set(root, result)
+    result = probers[name](root, plan)
+    probes.set(key, result)
   }
   return result
 }
@@ -107,8 +119,9 @@ export function probeOnce(root: string): Promise<ProbeResult> {
  * Hands a probe made elsewhere (the config plugin, in Vitest's main process)
  * to this process, so its workers do not mount a test overlay again.
  */
-export function seedProbe(root: string, result: ProbeResult): void {
-  if (!probes.has(root)) probes.set(root, Promise.resolve(result))
+export function seedProbe(root: string, result: ProbeResult, plan: UpperPlan = {}): void {
+  const key = probeKey(result.name, root, plan)
+  if (!probes.has(key)) probes.set(key, Promise.resolve(result))
 }
 
 /**
@@ -118,26 +131,26 @@ export function seedProbe(root: string, result: ProbeResult): void {
 export async function chooseBackend(
   requested: 'auto' | BackendName,
   root: string,
+  plan: UpperPlan = {},
 ): Promise<Backend> {
   if (requested === 'copy') return copy
-  if (requested === 'fuse-overlayfs') {
-    throw new ScratchfsError(
-      'EBACKEND',
-      "backend 'fuse-overlayfs' is not available in this version",
-      {
-        fix: "use backend: 'overlay' (root or 'scratchfs run') or backend: 'copy'",
-      },
-    )
+  // The order `auto` tries them in: kernel overlay, then FUSE, then copy.
+  const order: Probed[] = requested === 'auto' ? ['overlay', 'fuse-overlayfs'] : [requested]
+  for (const name of order) {
+    const result = await probeOnce(root, name, plan)
+    if (result.ok) return backends[name] ?? copy
+    log('auto: %s unavailable (%s)', name, result.reason)
+    if (requested !== 'auto') {
+      throw new ScratchfsError(
+        'EBACKEND',
+        `backend '${name}' cannot mount here: ${result.reason}`,
+        {
+          fix:
+            result.fix ??
+            "run as root, run the tests under 'scratchfs run -- <command>', or pass backend: 'copy'",
+        },
+      )
+    }
   }
-  const result = await probeOnce(root)
-  if (result.ok) return overlay
-  if (requested === 'overlay') {
-    throw new ScratchfsError('EBACKEND', `backend 'overlay' cannot mount here: ${result.reason}`, {
-      fix:
-        result.fix ??
-        "run as root, run the tests under 'scratchfs run -- <command>', or pass backend: 'copy'",
-    })
-  }
-  log('auto: overlay unavailable (%s), using copy', result.reason)
   return copy
 }
