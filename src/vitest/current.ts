@@ -1,0 +1,45 @@
+import { ScratchfsError } from '../errors.js'
+import type { Scratch } from '../scratch.js'
+
+// The environment and the test file may load scratchfs as two module
+// instances (Vitest loads environments apart), so they meet on a global.
+const CURRENT = Symbol.for('scratchfs.environment.current')
+
+type WithCurrent = { [CURRENT]?: Scratch }
+
+export function setCurrentScratch(scratch: Scratch | undefined): void {
+  ;(globalThis as WithCurrent)[CURRENT] = scratch
+}
+
+/**
+ * The view the `scratchfs` environment made for this test file.
+ *
+ * @example
+ * // vitest.config.ts: environment: 'scratchfs',
+ * //   environmentOptions: { scratchfs: { golden: 'fixtures/repo' } }
+ * import { currentScratch } from 'scratchfs/vitest'
+ *
+ * const changes = await currentScratch().changes()
+ */
+export function currentScratch(): Scratch {
+  const scratch = (globalThis as WithCurrent)[CURRENT]
+  if (!scratch) {
+    throw new ScratchfsError('EOPTIONS', 'there is no scratchfs environment in this test file', {
+      fix: "set environment: 'scratchfs' in vitest.config, or put // @vitest-environment scratchfs at the top of the file; for a view per test use the scratch fixture",
+    })
+  }
+  return scratch
+}
+
+/**
+ * The path of the view the `scratchfs` environment made for this test file,
+ * the same as `process.env.SCRATCHFS_DIR`.
+ *
+ * @example
+ * import { scratchDir } from 'scratchfs/vitest'
+ *
+ * await execa('git', ['status'], { cwd: scratchDir() })
+ */
+export function scratchDir(): string {
+  return currentScratch().path
+}

@@ -1,0 +1,105 @@
+import { readdir, readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import type { Reporter, TestCase, Vitest } from 'vitest/node'
+import { mountsUnder } from '../mount/mountinfo.js'
+import type { Owner } from '../proc.js'
+import { PREFIX, RECORD, type ViewRecord } from '../root.js'
+import { keptLine, type ViewReport } from './report.js'
+
+/**
+ * Collects what every fixture reported, prints the kept lines as the tests
+ * end, and one summary line when the run ends.
+ */
+export class SummaryReporter implements Reporter {
+  #vitest: Vitest | undefined
+  #views: ViewReport[] = []
+  readonly #root: string
+  readonly #run: Owner
+  readonly #chosen: () => string
+
+  /** `chosen` names the backend `auto` picks, for a run that made no view. */
+  constructor(root: string, run: Owner, chosen: () => string) {
+    this.#root = root
+    this.#run = run
+    this.#chosen = chosen
+  }
+
+  onInit(vitest: Vitest): void {
+    this.#vitest = vitest
+  }
+
+  onTestRunStart(): void {
+    this.#views = []
+  }
+
+  onTestCaseResult(testCase: TestCase): void {
+    const report = (testCase.meta() as { scratchfs?: ViewReport }).scratchfs
+    if (!report) return
+    this.#views.push(report)
+    if (report.kept !== undefined) this.#vitest?.logger.error(keptLine(report.kept))
+  }
+
+  async onTestRunEnd(): Promise<void> {
+    const left = await settledLeftOver(this.#root, this.#run)
+    this.#vitest?.logger.log(summaryLine(this.#views, this.#chosen(), left))
+  }
+}
+
+/** `scratchfs: 12 views made, backend overlay, median setup+teardown 8.4 ms, 1 kept, 0 left over` */
+export function summaryLine(views: readonly ViewReport[], chosen: string, left: number): string {
+  const backends = [...new Set(views.map((view) => view.backend))].sort()
+  const backend = backends.length > 0 ? backends.join('+') : chosen
+  const median = views.length > 0 ? `${medianOf(views.map((view) => view.ms)).toFixed(1)} ms` : '-'
+  const kept = views.filter((view) => view.kept !== undefined).length
+  return `scratchfs: ${views.length} views made, backend ${backend}, median setup+teardown ${median}, ${kept} kept, ${left} left over`
+}
+
+function medianOf(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b)
+  const middle = Math.floor(sorted.length / 2)
+  return sorted.length % 2 === 1
+    ? (sorted[middle] ?? 0)
+    : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2
+}
+
+/** How long the summary waits for environments to finish their teardown. */
+const SETTLE_TIMEOUT_MS = 5000
+const SETTLE_POLL_MS = 50
+
+// Vitest reports the end of a run before it has stopped its workers, and
+// an environment disposes its view only when its worker stops: give them
+// a moment before counting what is left.
+async function settledLeftOver(root: string, run: Owner): Promise<number> {
+  const deadline = Date.now() + SETTLE_TIMEOUT_MS
+  let left = await leftOver(root, run)
+  while (left > 0 && Date.now() < deadline) {
+    await new Promise((done) => setTimeout(done, SETTLE_POLL_MS))
+    left = await leftOver(root, run)
+  }
+  return left
+}
+
+/**
+ * What this run left under the root that it should not have: view dirs of
+ * the run that are not kept views, and mounts in any of its dirs (kept
+ * views are unmounted too).
+ */
+export async function leftOver(root: string, run: Owner): Promise<number> {
+  const names = await readdir(root).catch(() => [] as string[])
+  let count = 0
+  for (const name of names.filter((entry) => entry.startsWith(PREFIX))) {
+    const dir = join(root, name)
+    const record = await readRecord(dir)
+    if (!record || record.run.pid !== run.pid || record.run.start !== run.start) continue
+    if (record.kept === undefined || (await mountsUnder(dir)).length > 0) count++
+  }
+  return count
+}
+
+async function readRecord(dir: string): Promise<ViewRecord | undefined> {
+  try {
+    return JSON.parse(await readFile(join(dir, RECORD), 'utf8')) as ViewRecord
+  } catch {
+    return undefined
+  }
+}
