@@ -30,18 +30,24 @@ export interface DiffInput {
  */
 export async function diffView(input: DiffInput): Promise<Change[]> {
   const changes: Change[] = []
-  await diffDir(input, '', input.upper, changes)
+  await diffDir(input, '', input.layers, input.upper, changes)
   return changes.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))
 }
 
+/**
+ * Compares one directory of the view with the golden directories it merges:
+ * `golden` holds, top first, the layer dirs at `rel` that overlayfs would
+ * merge there.
+ */
 async function diffDir(
   input: DiffInput,
   rel: string,
+  golden: readonly string[],
   upper: string | undefined,
   out: Change[],
 ): Promise<void> {
   const inView = new Set(await readdir(join(input.merged, rel)))
-  for (const name of await goldenNames(input.layers, rel)) {
+  for (const name of await namesIn(golden)) {
     if (!inView.has(name)) out.push({ kind: 'deleted', path: rel + name })
   }
 
@@ -50,12 +56,13 @@ async function diffDir(
   for (const name of candidates) {
     const path = rel + name
     const mine = await lstat(join(input.merged, path))
-    const theirs = await goldenEntry(input.layers, path)
+    const theirs = await lookup(golden, name)
     if (!theirs) {
       await added(input.merged, path, mine, out)
     } else if (mine.isDirectory() && theirs.stats.isDirectory()) {
       if (modeOf(mine) !== modeOf(theirs.stats)) out.push({ kind: 'modified', path })
-      await diffDir(input, `${path}/`, upper === undefined ? undefined : join(upper, name), out)
+      const below = upper === undefined ? undefined : join(upper, name)
+      await diffDir(input, `${path}/`, await mergedDirs(golden, name), below, out)
     } else if (mine.isDirectory() || theirs.stats.isDirectory()) {
       // A file became a directory or the other way round: one change at the
       // path, plus what the new directory holds.
@@ -87,27 +94,40 @@ async function addedChildren(merged: string, path: string, out: Change[]): Promi
 }
 
 /** The names a golden directory shows once its layers are merged. */
-async function goldenNames(layers: readonly string[], rel: string): Promise<Set<string>> {
+async function namesIn(dirs: readonly string[]): Promise<Set<string>> {
   const names = new Set<string>()
-  for (const layer of layers) {
-    const stats = await lstat(join(layer, rel)).catch(() => undefined)
-    if (!stats) continue
-    if (!stats.isDirectory()) break
-    for (const name of await readdir(join(layer, rel))) names.add(name)
-  }
+  for (const dir of dirs) for (const name of await readdir(dir)) names.add(name)
   return names
 }
 
-async function goldenEntry(
-  layers: readonly string[],
-  rel: string,
+/** The entry the view shows for `name`: the topmost layer that has it. */
+async function lookup(
+  dirs: readonly string[],
+  name: string,
 ): Promise<{ path: string; stats: Stats } | undefined> {
-  for (const layer of layers) {
-    const path = join(layer, rel)
+  for (const dir of dirs) {
+    const path = join(dir, name)
     const stats = await lstat(path).catch(() => undefined)
     if (stats) return { path, stats }
   }
   return undefined
+}
+
+/**
+ * The layer dirs that merge into the directory `name`, by overlayfs's rule:
+ * a layer without it is skipped, and the first layer where it is not a
+ * directory (a file, or a symlink even to a dir) hides every layer below.
+ */
+export async function mergedDirs(dirs: readonly string[], name: string): Promise<string[]> {
+  const merged: string[] = []
+  for (const dir of dirs) {
+    const path = join(dir, name)
+    const stats = await lstat(path).catch(() => undefined)
+    if (!stats) continue
+    if (!stats.isDirectory()) break
+    merged.push(path)
+  }
+  return merged
 }
 
 function modeOf(stats: Stats): number {

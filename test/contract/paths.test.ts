@@ -1,0 +1,82 @@
+import { readFile, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { afterEach, expect, test } from 'vitest'
+import { createScratch } from '../../src/index.js'
+import { readMountinfo } from '../../src/mount/mountinfo.js'
+import { snapshot } from '../helpers.js'
+import { describeEachBackend } from './backends.js'
+import { expectNoLeftovers, workspace } from './setup.js'
+
+/** Names that the kernel or mount(8) would read as option syntax. */
+const NASTY = [
+  'comma,in,name',
+  'colon:in:name',
+  'back\\slash\\,ro',
+  'equals=sign',
+  'with space',
+  'new\nline',
+  'ünïcødé 日本語 🦀',
+  ',ro',
+  'x,ro,',
+  'lowerdir=/etc',
+  'app,lowerdir=/etc',
+  'upperdir=',
+  'a:b,workdir=/tmp,ro',
+]
+
+/** Superblock options scratchfs asks for or the kernel adds; anything else leaked in. */
+const KNOWN_SUPER = new Set(['rw', 'uuid', 'index', 'volatile', 'fsync', 'userxattr'])
+
+/** A layer, upper or work dir may only be named by its alias, never by a user path. */
+const ALIAS = (name: string) => new RegExp(`^(/proc/self/fd/\\d+/)?${name}$`)
+
+/** What is wrong with an overlay's superblock options, as readable lines. */
+function superOptionsProblems(superOptions: string): string[] {
+  const problems: string[] = []
+  const lowers: string[] = []
+  for (const option of superOptions.split(',')) {
+    const [key = '', value = ''] = option.split(/=(.*)/s)
+    if (key === 'lowerdir') lowers.push(...value.split(':'))
+    else if (key === 'lowerdir+') lowers.push(value)
+    else if (key === 'upperdir' || key === 'workdir') {
+      if (!ALIAS(key.slice(0, -3)).test(value)) problems.push(`${key} is ${value}`)
+    } else if (!KNOWN_SUPER.has(key)) problems.push(`unexpected option ${JSON.stringify(option)}`)
+  }
+  if (lowers.length !== 1 || !ALIAS('l0').test(lowers[0] ?? '')) {
+    problems.push(`lower dirs are ${JSON.stringify(lowers)}`)
+  }
+  return problems
+}
+
+describeEachBackend('createScratch: hostile path names', (backend) => {
+  afterEach(expectNoLeftovers)
+
+  for (const name of NASTY) {
+    test(`${JSON.stringify(name)} works as golden and as root`, async () => {
+      const space = await workspace(
+        { 'file.txt': 'golden bytes', dir: { 'inner.txt': 'inner' } },
+        { golden: join('golden', name), root: join('root', name) },
+      )
+      const before = await snapshot(space.golden)
+
+      await using scratch = await createScratch({ golden: space.golden, root: space.root, backend })
+      expect(scratch.path.startsWith(`${space.root}/scratchfs-`)).toBe(true)
+      expect(await snapshot(scratch.path)).toEqual(before)
+
+      await writeFile(join(scratch.path, 'dir', 'inner.txt'), 'written')
+      expect(await readFile(join(scratch.path, 'dir', 'inner.txt'), 'utf8')).toBe('written')
+      expect(await scratch.changes()).toEqual([{ kind: 'modified', path: 'dir/inner.txt' }])
+      expect(await snapshot(space.golden)).toEqual(before)
+
+      if (backend === 'overlay') {
+        const mount = (await readMountinfo()).find((entry) => entry.target === scratch.path)
+        expect(mount?.fstype).toBe('overlay')
+        const options = mount?.options.split(',') ?? []
+        expect(options).toContain('rw')
+        expect(options).toEqual(expect.arrayContaining(['nosuid', 'nodev']))
+        expect(options).not.toContain('ro')
+        expect(superOptionsProblems(mount?.superOptions ?? '')).toEqual([])
+      }
+    })
+  }
+})
