@@ -27,6 +27,7 @@ export function defaultRoot(): string {
 export async function prepareRoot(root: string | undefined): Promise<string> {
   const own = root === undefined
   const path = resolve(root ?? defaultRoot())
+  checkRoom(path)
   try {
     await mkdir(path, { recursive: true, mode: 0o700 })
   } catch (error) {
@@ -67,7 +68,30 @@ export async function prepareRoot(root: string | undefined): Promise<string> {
       },
     )
   }
-  return realpath(path)
+  const real = await realpath(path)
+  checkRoom(real)
+  return real
+}
+
+/**
+ * Room a view needs below the root: its dir name (prefix, label, mkdtemp's
+ * six characters), `/merged` or `/upper`, and one full-length file name.
+ */
+export const VIEW_PATH_ROOM = 320
+
+/** Longest path the kernel resolves (PATH_MAX, with its terminating NUL). */
+const PATH_MAX = 4095
+
+// Past this, mkdtemp or the mount fails deep inside with a bare
+// ENAMETOOLONG; say it up front instead.
+function checkRoom(path: string): void {
+  const bytes = Buffer.byteLength(path)
+  if (bytes + VIEW_PATH_ROOM <= PATH_MAX) return
+  throw new ScratchfsError(
+    'EROOT',
+    `scratch root ${show(path)} is ${bytes} bytes long; views below it need ${VIEW_PATH_ROOM} more and the kernel resolves at most ${PATH_MAX}`,
+    { path, fix: `pass a root of at most ${PATH_MAX - VIEW_PATH_ROOM} bytes` },
+  )
 }
 
 /** Refuses a root inside a golden layer and a golden layer inside the root. */
