@@ -89,8 +89,11 @@ let newApiRefused = false
  * user path reaches the option parser and no chdir is needed (worker
  * threads may not chdir). Without koffi it runs mount(8) in the view dir.
  */
-export async function mountOverlayCall(call: OverlayCall): Promise<CallResult> {
-  const lib = loadLibc()
+export async function mountOverlayCall(
+  call: OverlayCall,
+  via: 'auto' | 'spawn' = 'auto',
+): Promise<CallResult> {
+  const lib = via === 'spawn' ? null : loadLibc()
   if (lib && !newApiRefused) {
     const result = mountWithNewApi(lib, call)
     if (result) return result
@@ -201,6 +204,19 @@ function failure(lib: Libc, fsFd: number, step: string, errno = lib.errno()): Ca
 
 function describeCall(call: OverlayCall): string {
   return `fsopen/fsconfig/fsmount overlay -o ${call.options} (in ${JSON.stringify(call.dir)})`
+}
+
+const AT_FDCWD = -100
+
+/** Moves the mount on `from` to `to` (an empty dir): used to hand over a ready view. */
+export function moveMount(from: string, to: string): void {
+  const lib = loadLibc()
+  if (!lib) throw new Error('moving a mount needs koffi')
+  if (lib.move_mount(AT_FDCWD, from, AT_FDCWD, to, 0) === 0) return
+  const errno = lib.errno()
+  throw Object.assign(new Error(`move_mount ${from} to ${to}: ${errnoMessage(errno)}`), {
+    code: errnoName(errno),
+  })
 }
 
 /**

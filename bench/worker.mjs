@@ -1,0 +1,75 @@
+// One batch of views for one contender, in a fresh process: prints the
+// milliseconds of each view (create, write one file, dispose) as JSON.
+// Usage: node bench/worker.mjs <contender> <golden> <root> <count> [--memory]
+import { execFile } from 'node:child_process'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+
+const [contender, golden, root, countText] = process.argv.slice(2)
+const count = Number(countText)
+const memory = process.argv.includes('--memory')
+const run = promisify(execFile)
+
+const scratchOptions = {
+  'overlay-disk': { backend: 'overlay', upper: 'disk' },
+  'overlay-tmpfs': { backend: 'overlay', upper: 'tmpfs' },
+  'overlay-spawn': { backend: 'overlay', upper: 'disk' },
+  'overlay-pool': { backend: 'overlay', upper: 'disk' },
+  'fuse-overlayfs': { backend: 'fuse-overlayfs' },
+  copy: { backend: 'copy' },
+}
+
+/** Each contender as make() -> { path, dispose() }. */
+async function contenderFor(name) {
+  if (scratchOptions[name]) {
+    const { createScratch } = await import('../dist/index.js')
+    const options = { golden, root, label: 'bench', ...scratchOptions[name] }
+    return async () => {
+      const scratch = await createScratch(options)
+      return { path: scratch.path, dispose: () => scratch.dispose() }
+    }
+  }
+  if (name === 'fs-fixture') {
+    const { createFixture } = await import('fs-fixture')
+    return async () => {
+      const fixture = await createFixture(golden, { tempDir: root })
+      return { path: fixture.path, dispose: () => fixture.rm() }
+    }
+  }
+  const copyWith = {
+    'fs-extra': async (to) => {
+      const { default: fse } = await import('fs-extra')
+      await fse.copy(golden, to, { dereference: false, preserveTimestamps: true })
+    },
+    'cp -a': (to) => run('cp', ['-a', '--', `${golden}/.`, to]),
+  }[name]
+  if (!copyWith) throw new Error(`unknown contender ${name}`)
+  return async () => {
+    const path = await mkdtemp(join(root, 'peer-'))
+    await copyWith(path)
+    return { path, dispose: () => rm(path, { recursive: true, force: true }) }
+  }
+}
+
+const make = await contenderFor(contender)
+const times = []
+const waits = []
+const usage = []
+const started = performance.now()
+for (let index = 0; index < count; index++) {
+  const begin = performance.now()
+  const view = await make()
+  const ready = performance.now()
+  await writeFile(join(view.path, 'bench-written.txt'), `view ${index}\n`)
+  await view.dispose()
+  times.push(performance.now() - begin)
+  waits.push(ready - begin)
+  if (memory && (index === 99 || index === count - 1)) {
+    globalThis.gc?.()
+    const { rss, heapUsed } = process.memoryUsage()
+    usage.push({ after: index + 1, rss, heapUsed })
+  }
+}
+const wall = performance.now() - started
+process.stdout.write(`${JSON.stringify({ contender, times, waits, wall, usage })}\n`)

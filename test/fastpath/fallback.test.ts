@@ -1,0 +1,53 @@
+import { readdir } from 'node:fs/promises'
+import { join } from 'node:path'
+import { execa } from 'execa'
+import { describe, expect, test } from 'vitest'
+import { isRoot, mountsBelow, tempDir, writeTree } from '../helpers.js'
+
+// A plain script against the build, as a user would run one.
+const script = `
+import { createScratch } from ${JSON.stringify(join(process.cwd(), 'dist', 'index.js'))}
+import { usesSyscalls } from ${JSON.stringify(join(process.cwd(), 'dist', 'mount', 'syscall.js'))}
+import { readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+const [golden, root] = process.argv.slice(1)
+for (let i = 0; i < 3; i++) {
+  const scratch = await createScratch({ golden, root, backend: 'overlay' })
+  writeFileSync(join(scratch.path, 'new.txt'), 'x')
+  if (readFileSync(join(scratch.path, 'a.txt'), 'utf8') !== 'a') throw new Error('wrong view')
+  if ((await scratch.changes()).length !== 1) throw new Error('wrong changes')
+  await scratch.dispose()
+}
+await createScratch({ golden, root, backend: 'overlay' })
+process.stderr.write(usesSyscalls() ? 'syscalls' : 'spawn')
+`
+
+async function runScript(env: Record<string, string>) {
+  const base = await tempDir('fastpath-script')
+  const golden = join(base, 'golden')
+  const root = join(base, 'root')
+  await writeTree(golden, { 'a.txt': 'a' })
+  const result = await execa('node', ['--input-type=module', '-e', script, golden, root], {
+    env,
+    reject: false,
+  })
+  return { result, root, base }
+}
+
+describe.skipIf(!isRoot)('the fast path in a plain script (needs root)', () => {
+  test('falls back to spawning mount and umount with SCRATCHFS_NO_FFI=1', async () => {
+    const { result, root, base } = await runScript({ SCRATCHFS_NO_FFI: '1' })
+    expect(result.exitCode, result.stderr).toBe(0)
+    expect(result.stderr).toBe('spawn')
+    expect(await mountsBelow(base)).toEqual([])
+    expect(await readdir(root)).toEqual([])
+  })
+
+  test('a pool of ready views leaves no mount and no dir after exit, and prints nothing', async () => {
+    const { result, root, base } = await runScript({ SCRATCHFS_POOL: '1' })
+    expect(result.exitCode, result.stderr).toBe(0)
+    expect(result.stdout).toBe('')
+    expect(await mountsBelow(base)).toEqual([])
+    expect((await readdir(root)).filter((name) => name.startsWith('scratchfs-'))).toEqual([])
+  })
+})
