@@ -8,6 +8,7 @@ import { checkOptions, type ScratchOptions } from '../options.js'
 import { currentOwner } from '../proc.js'
 import { prepareRoot } from '../root.js'
 import { sweep } from '../sweep.js'
+import { guardGoldens } from './golden.js'
 import { PLUGIN_ENV, PROVIDE_KEY, type Provided } from './provided.js'
 import { SummaryReporter } from './summary.js'
 
@@ -15,7 +16,7 @@ const log = debug('plugin')
 
 /** Defaults for every scratch fixture and `scratchfs` environment of the run. */
 export type ScratchfsPluginOptions = Partial<
-  Pick<ScratchOptions, 'golden' | 'backend' | 'root'>
+  Pick<ScratchOptions, 'golden' | 'backend' | 'root' | 'verify'>
 > & {
   /**
    * Print one line at the end of the run: views made, backend, median
@@ -74,6 +75,8 @@ async function start(
 
   const swept = await sweep(root)
   log('swept %d leftovers under %s', swept.length, root)
+  const goldenReporter = await guardGoldens(defaults.golden, defaults.verify ?? false)
+  if (goldenReporter) vitest.config.reporters.push(goldenReporter)
 
   let probe: ProbeResult | undefined
   if (defaults.backend !== 'copy') probe = await probeOnce(root)

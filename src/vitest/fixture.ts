@@ -40,7 +40,7 @@ export function scratch(options: ScratchFixtureOptions = {}): ScratchFixture {
   const { keepOnFailure = true, ...given } = options
   // Vitest reads the fixture's first parameter to learn its dependencies,
   // so it must stay a destructuring pattern.
-  return async ({ task }, use) => {
+  return async ({ task, signal }, use) => {
     const provided = inject(PROVIDE_KEY)
     const merged = withDefaults(provided, { label: task.name, ...given })
     if (merged.golden === undefined) {
@@ -52,7 +52,9 @@ export function scratch(options: ScratchFixtureOptions = {}): ScratchFixture {
         },
       )
     }
-    const view = await createScratch(merged as ScratchOptions)
+    // A test that times out while its view is made aborts the signal:
+    // createScratch then takes the view down instead of handing it out.
+    const view = await createScratch({ ...merged, signal } as ScratchOptions)
 
     await use(view)
 
