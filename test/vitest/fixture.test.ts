@@ -84,6 +84,9 @@ describe.skipIf(!isRoot)(
         expect(await readFile(join(kept ?? '', 'evidence.txt'), 'utf8')).toBe(
           'what the failing test wrote',
         )
+        // The plugin named the run: the kept view lasts until the next run.
+        const record = JSON.parse(await readFile(join(dirname(kept ?? ''), 'owner.json'), 'utf8'))
+        expect(record.run.pid).toBe(run.pid)
         // Passing tests left nothing: the root holds the kept view alone.
         expect(await readdir(project.root)).toEqual([basename(dirname(kept ?? ''))])
         expect(await mountsBelow(project.base)).toEqual([])

@@ -48,6 +48,8 @@ export async function makeProject(files: Record<string, string>): Promise<Projec
 }
 
 export interface Run {
+  /** The pid of the Vitest main process: the run that owns its views. */
+  pid: number
   exitCode: number
   /** stdout and stderr together, without colours. */
   output: string
@@ -63,7 +65,7 @@ export async function runVitest(project: Project, args: string[] = []): Promise<
       ([key]) => !/^(VITEST|SCRATCHFS_|TEST$|NODE_ENV$)/.test(key),
     ),
   )
-  const result = await execa(
+  const subprocess = execa(
     join(repo, 'node_modules/.bin/vitest'),
     ['run', '--reporter=default', ...args],
     {
@@ -75,8 +77,10 @@ export async function runVitest(project: Project, args: string[] = []): Promise<
       timeout: 120_000,
     },
   )
+  const result = await subprocess
   const output = result.all ?? ''
   return {
+    pid: subprocess.pid ?? -1,
     exitCode: result.exitCode ?? -1,
     output,
     lines: output.split('\n').map((line) => line.trimEnd()),
