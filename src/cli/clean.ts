@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util'
+import { show } from '../errors.js'
 import { prepareRoot } from '../root.js'
 import { sweep } from '../sweep.js'
 
@@ -25,14 +26,15 @@ export async function clean(args: string[]): Promise<number> {
   const dryRun = values['dry-run'] ?? false
   const swept = await sweep(root, { dryRun })
   for (const { dir, why, heldBy } of swept) {
-    if (heldBy) process.stdout.write(`detached ${dir} (${why}); still held: ${heldBy}\n`)
-    else process.stdout.write(`${dryRun ? 'would remove' : 'removed'} ${dir} (${why})\n`)
+    // Quoted: a root may hold newlines, and one line is one view.
+    if (heldBy) process.stdout.write(`detached ${show(dir)} (${why}); still held: ${heldBy}\n`)
+    else process.stdout.write(`${dryRun ? 'would remove' : 'removed'} ${show(dir)} (${why})\n`)
   }
   const held = swept.filter((entry) => entry.heldBy).length
   const count = swept.length - held
   const tail = held > 0 ? `, ${held} still held (removed by a later clean once they exit)` : ''
   process.stdout.write(
-    `scratchfs clean: ${count} ${dryRun ? 'to remove' : 'removed'}${tail} under ${root}\n`,
+    `scratchfs clean: ${count} ${dryRun ? 'to remove' : 'removed'}${tail} under ${show(root)}\n`,
   )
   return 0
 }

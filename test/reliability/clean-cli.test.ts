@@ -1,0 +1,45 @@
+import { mkdir, readdir } from 'node:fs/promises'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { execa } from 'execa'
+import { describe, expect, test } from 'vitest'
+import { isRoot, mountsBelow, tempDir, writeTree } from '../helpers.js'
+import { childWithViews } from './child.js'
+
+const cli = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url))
+
+describe.skipIf(!isRoot)('scratchfs clean (needs root to mount)', () => {
+  test('after a SIGKILLed run, --dry-run lists its views and clean removes them completely', async () => {
+    const base = await tempDir('clean')
+    const golden = join(base, 'golden, ro')
+    const root = join(base, 'root:\nx')
+    await writeTree(golden, { 'a.txt': 'a' })
+    await mkdir(root)
+    const child = await childWithViews(root, golden, 2, { nested: true })
+    child.process.kill('SIGKILL')
+    await child.process
+    const dirs = child.views.map((view) => dirname(view)).sort()
+
+    const dry = await execa('node', [cli, 'clean', '--dry-run', '--root', root])
+    expect(dry.stdout.split('\n').slice(0, -1).sort()).toEqual(
+      dirs.map((dir) => `would remove ${JSON.stringify(dir)} (owner pid ${child.pid} is gone)`),
+    )
+    expect(dry.stdout.split('\n').at(-1)).toBe(
+      `scratchfs clean: 2 to remove under ${JSON.stringify(root)}`,
+    )
+    expect(await mountsBelow(root)).toHaveLength(4)
+
+    const clean = await execa('node', [cli, 'clean', '--root', root])
+    expect(clean.stdout.split('\n').slice(0, -1).sort()).toEqual(
+      dirs.map((dir) => `removed ${JSON.stringify(dir)} (owner pid ${child.pid} is gone)`),
+    )
+    expect(clean.stdout.split('\n').at(-1)).toBe(
+      `scratchfs clean: 2 removed under ${JSON.stringify(root)}`,
+    )
+    expect(await mountsBelow(root)).toEqual([])
+    expect(await readdir(root)).toEqual([])
+
+    const again = await execa('node', [cli, 'clean', '--root', root])
+    expect(again.stdout).toBe(`scratchfs clean: 0 removed under ${JSON.stringify(root)}`)
+  })
+})
