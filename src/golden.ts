@@ -1,6 +1,6 @@
 import { constants } from 'node:fs'
 import { access, lstat, readlink, realpath, stat } from 'node:fs/promises'
-import { resolve } from 'node:path'
+import { resolve, sep } from 'node:path'
 import { errnoOf, ScratchfsError, show } from './errors.js'
 
 /** A golden layer as scratchfs uses it: canonical, a readable directory. */
@@ -21,7 +21,33 @@ export const PATH_MAX = 4095
  */
 export async function resolveGolden(golden: string | readonly string[]): Promise<GoldenLayer[]> {
   const given = typeof golden === 'string' ? [golden] : [...golden]
-  return Promise.all(given.map((layer) => resolveLayer(layer)))
+  const layers = await Promise.all(given.map((layer) => resolveLayer(layer)))
+  checkDisjoint(layers)
+  return layers
+}
+
+// overlayfs refuses a layer that is, holds or sits inside another with a
+// bare ELOOP at mount time; say which two instead, for every backend alike.
+function checkDisjoint(layers: readonly GoldenLayer[]): void {
+  for (const [index, a] of layers.entries()) {
+    for (const b of layers.slice(index + 1)) {
+      const nested = a.path === b.path || isInside(a.path, b.path) || isInside(b.path, a.path)
+      if (!nested) continue
+      const how = a.path === b.path ? 'are the same directory' : 'overlap (one is inside the other)'
+      throw new ScratchfsError(
+        'EGOLDEN',
+        `golden layers ${show(a.given)} and ${show(b.given)} ${how}; overlayfs cannot stack a tree on itself`,
+        {
+          path: b.given,
+          fix: 'pass each layer once, as separate directories none of which holds another',
+        },
+      )
+    }
+  }
+}
+
+function isInside(child: string, parent: string): boolean {
+  return child.startsWith(parent.endsWith(sep) ? parent : parent + sep)
 }
 
 async function resolveLayer(given: string): Promise<GoldenLayer> {

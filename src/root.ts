@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { chmod, lstat, mkdir, mkdtemp, realpath, rename, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { join, resolve, sep } from 'node:path'
+import { basename, dirname, join, resolve, sep } from 'node:path'
 import { errnoOf, ScratchfsError, show } from './errors.js'
 import type { GoldenLayer } from './golden.js'
 import { currentOwner, type Owner, realUid } from './proc.js'
@@ -24,10 +24,15 @@ export function defaultRoot(): string {
  * Makes sure the root exists, belongs to this user and is not a symlink
  * someone planted in a shared temp dir, and returns its realpath.
  */
-export async function prepareRoot(root: string | undefined): Promise<string> {
+export async function prepareRoot(
+  root: string | undefined,
+  layers: readonly GoldenLayer[] = [],
+): Promise<string> {
   const own = root === undefined
   const path = resolve(root ?? defaultRoot())
   checkRoom(path)
+  // Refused before mkdir: making a root inside the golden would change it.
+  checkApart(await realpathToBe(path), layers)
   try {
     await mkdir(path, { recursive: true, mode: 0o700 })
   } catch (error) {
@@ -92,6 +97,20 @@ function checkRoom(path: string): void {
     `scratch root ${show(path)} is ${bytes} bytes long; views below it need ${VIEW_PATH_ROOM} more and the kernel resolves at most ${PATH_MAX}`,
     { path, fix: `pass a root of at most ${PATH_MAX - VIEW_PATH_ROOM} bytes` },
   )
+}
+
+/**
+ * The realpath a path will have once it is created: the realpath of its
+ * nearest existing ancestor, symlinks and all, with the rest appended.
+ */
+export async function realpathToBe(path: string): Promise<string> {
+  const rest: string[] = []
+  for (let at = path; ; at = dirname(at)) {
+    const real = await realpath(at).catch(() => undefined)
+    if (real !== undefined) return join(real, ...rest.reverse())
+    if (dirname(at) === at) return path
+    rest.push(basename(at))
+  }
 }
 
 /** Refuses a root inside a golden layer and a golden layer inside the root. */

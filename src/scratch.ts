@@ -45,10 +45,10 @@ export async function createScratch(options: ScratchOptions): Promise<Scratch> {
   const signal = checked.signal
   signal?.throwIfAborted()
 
-  const [layers, root] = await Promise.all([
-    resolveGolden(checked.golden),
-    prepareRoot(checked.root),
-  ])
+  // The golden first: a bad one must not leave a new root behind, and the
+  // root is checked against it before it is created.
+  const layers = await resolveGolden(checked.golden)
+  const root = await prepareRoot(checked.root, layers)
   checkApart(root, layers)
   checkLimits(layers.map((layer) => layer.path))
   const plan = checked.backend === 'copy' ? {} : await planUppers(root, checked)

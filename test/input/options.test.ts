@@ -1,0 +1,63 @@
+import { mkdir } from 'node:fs/promises'
+import { join } from 'node:path'
+import { describe, expect, test } from 'vitest'
+import { createScratch, ScratchfsError } from '../../src/index.js'
+import { tempDir } from '../helpers.js'
+import { expectRefused, leftViews } from './refused.js'
+
+describe('createScratch: bad options', () => {
+  test('every problem is reported at once, unknown options by name', async () => {
+    const error = await createScratch({
+      golden: 42,
+      backend: 'btrfs',
+      root: '',
+      label: 7,
+      goldenDir: '/fixtures',
+    } as never).catch((thrown: unknown) => thrown)
+
+    expect(error).toBeInstanceOf(ScratchfsError)
+    const { code, message } = error as ScratchfsError
+    expect(code).toBe('EOPTIONS')
+    expect(message).toMatch(/golden must be .* got 42/)
+    expect(message).toMatch(/backend must be one of .*'overlay'.*'copy'.* got "btrfs"/)
+    expect(message).toMatch(/root must be a non-empty string, got ""/)
+    expect(message).toMatch(/label must be a non-empty string, got 7/)
+    expect(message).toMatch(/unknown option "goldenDir"; known options: golden,/)
+    expect(message).toMatch(/\nFix: /)
+  })
+
+  test('a missing golden option and a non-object say what to pass', async () => {
+    for (const options of [{}, undefined, null, 'fixtures/repo', { golden: [] }]) {
+      const error = await createScratch(options as never).catch((thrown: unknown) => thrown)
+      expect(error, JSON.stringify(options)).toMatchObject({ code: 'EOPTIONS' })
+      expect((error as Error).message, JSON.stringify(options)).toMatch(/golden/)
+    }
+  })
+})
+
+describe('createScratch: layer limits', () => {
+  async function layers(count: number) {
+    const base = await tempDir('layers')
+    const root = join(base, 'root')
+    await mkdir(root)
+    const dirs = Array.from({ length: count }, (_, index) => join(base, 'layers', `${index}`))
+    await Promise.all(dirs.map((dir) => mkdir(dir, { recursive: true })))
+    return { base, root, dirs }
+  }
+
+  test('more than 500 layers fail before mounting, naming the limit', async () => {
+    const { base, root, dirs } = await layers(501)
+    await expectRefused(
+      { golden: dirs, root },
+      { code: 'EMOUNT', paths: [], reason: /501 layers; overlayfs takes at most 500/ },
+      { base, root },
+    )
+    expect(await leftViews(root)).toEqual([])
+  })
+
+  test('500 layers, the most overlayfs takes, make a working view', async () => {
+    const { root, dirs } = await layers(500)
+    await using scratch = await createScratch({ golden: dirs, root })
+    expect(await scratch.changes()).toEqual([])
+  })
+})
