@@ -1,0 +1,114 @@
+import { access, mkdir, readdir, readFile, realpath, rm, unlink, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { afterEach, expect, test } from 'vitest'
+import { createScratch } from '../../src/index.js'
+import { snapshot, type Tree } from '../helpers.js'
+import { describeEachBackend } from './backends.js'
+import { expectNoLeftovers, leftovers, workspace } from './setup.js'
+
+const TREE: Tree = { 'a.txt': 'a', dir: { 'b.txt': 'b' } }
+
+async function scribble(view: string): Promise<void> {
+  await writeFile(join(view, 'a.txt'), 'changed')
+  await unlink(join(view, 'dir/b.txt'))
+  await mkdir(join(view, 'new/deep'), { recursive: true })
+  await writeFile(join(view, 'new/deep/c.txt'), 'c')
+}
+
+describeEachBackend('Scratch lifecycle', (backend) => {
+  afterEach(expectNoLeftovers)
+
+  test('reset() brings the view back to the golden at the same path', async () => {
+    const space = await workspace(TREE)
+    await using scratch = await createScratch({ golden: space.golden, root: space.root, backend })
+    const path = scratch.path
+    await scribble(scratch.path)
+
+    await scratch.reset()
+    expect(scratch.path).toBe(path)
+    expect(await realpath(scratch.path)).toBe(path)
+    expect(await snapshot(scratch.path)).toEqual(await snapshot(space.golden))
+    expect(await scratch.changes()).toEqual([])
+
+    await writeFile(join(scratch.path, 'after-reset.txt'), 'x')
+    expect(await scratch.changes()).toEqual([{ kind: 'added', path: 'after-reset.txt' }])
+  })
+
+  test('reset() twice, in a row and at once, leaves one clean view', async () => {
+    const space = await workspace(TREE)
+    await using scratch = await createScratch({ golden: space.golden, root: space.root, backend })
+    await scribble(scratch.path)
+    await scratch.reset()
+    await scratch.reset()
+    await scribble(scratch.path)
+    await Promise.all([scratch.reset(), scratch.reset()])
+
+    expect(await snapshot(scratch.path)).toEqual(await snapshot(space.golden))
+    if (backend !== 'copy') expect((await leftovers(space)).mounts).toEqual([scratch.path])
+  })
+
+  test('dispose() twice, in a row and at once, removes the view once', async () => {
+    const space = await workspace(TREE)
+    const first = await createScratch({ golden: space.golden, root: space.root, backend })
+    await scribble(first.path)
+    await first.dispose()
+    await first.dispose()
+
+    const second = await createScratch({ golden: space.golden, root: space.root, backend })
+    await scribble(second.path)
+    await Promise.all([second.dispose(), second.dispose()])
+    expect(await leftovers(space)).toEqual({ mounts: [], views: [] })
+  })
+
+  test('dispose({ keep: true }) unmounts and keeps what the view wrote at its relative paths', async () => {
+    const space = await workspace(TREE)
+    const before = await snapshot(space.golden)
+    const scratch = await createScratch({ golden: space.golden, root: space.root, backend })
+    await scribble(scratch.path)
+    await scratch.dispose({ keep: true })
+
+    const kept = scratch.kept
+    expect(kept).toBeTypeOf('string')
+    if (kept === undefined) return
+    expect((await leftovers(space)).mounts).toEqual([])
+    expect(await readFile(join(kept, 'a.txt'), 'utf8')).toBe('changed')
+    expect(await readFile(join(kept, 'new/deep/c.txt'), 'utf8')).toBe('c')
+    expect((await snapshot(kept))['dir/b.txt']).toBeUndefined()
+    expect(await snapshot(space.golden)).toEqual(before)
+
+    // The kept view is the one view dir left; removing it is the caller's part.
+    const [view, ...more] = (await leftovers(space)).views
+    expect(more).toEqual([])
+    expect(kept.startsWith(`${join(space.root, view ?? '')}/`)).toBe(true)
+    await rm(join(space.root, view ?? ''), { recursive: true, force: true })
+  })
+
+  test('changes() and reset() after dispose() fail with EDISPOSED', async () => {
+    const space = await workspace(TREE)
+    const scratch = await createScratch({ golden: space.golden, root: space.root, backend })
+    await scratch.dispose()
+
+    await expect(scratch.changes()).rejects.toMatchObject({
+      name: 'ScratchfsError',
+      code: 'EDISPOSED',
+    })
+    await expect(scratch.reset()).rejects.toMatchObject({ code: 'EDISPOSED' })
+  })
+
+  test('await using disposes the view at the end of the block', async () => {
+    const space = await workspace(TREE)
+    let path = ''
+    {
+      await using scratch = await createScratch({
+        golden: space.golden,
+        root: space.root,
+        backend,
+      })
+      path = scratch.path
+      await scribble(path)
+      expect(await readdir(space.root)).toHaveLength(1)
+    }
+    await expect(access(path)).rejects.toMatchObject({ code: 'ENOENT' })
+    expect(await leftovers(space)).toEqual({ mounts: [], views: [] })
+  })
+})
