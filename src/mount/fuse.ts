@@ -6,6 +6,7 @@ import { debug } from '../debug.js'
 import { errnoOf, ScratchfsError, show } from '../errors.js'
 import { findHolders } from './holders.js'
 import { checkLimits } from './mount.js'
+import { isMounted } from './mountinfo.js'
 import { UNMOUNT_PATIENCE_MS, UNMOUNT_RETRY_INTERVAL_MS, type UnmountResult } from './unmount.js'
 
 const log = debug('fuse')
@@ -25,6 +26,7 @@ export interface FuseMount {
  */
 export async function mountFuseOverlay(mount: FuseMount): Promise<void> {
   checkLimits(mount.layers)
+  checkColons(mount)
   await Promise.all(
     mount.layers.map((layer, index) => symlink(layer, join(mount.dir, `l${index}`))),
   )
@@ -42,11 +44,31 @@ export async function mountFuseOverlay(mount: FuseMount): Promise<void> {
   if (result.stderr) log('fuse-overlayfs said: %s', result.stderr.trim())
   if (result.exitCode === 0) return
 
-  const why = result.stderr.trim() || result.message || 'no output'
+  const lines = result.stderr.split('\n').filter((line) => line && !NOISE.test(line))
+  const why = lines.join('; ') || result.message || 'no output'
   throw new ScratchfsError(
     'EMOUNT',
     `mounting fuse-overlayfs on ${show(join(mount.dir, 'merged'))} failed: ${why}\ncommand: fuse-overlayfs ${args.join(' ')} (in ${show(mount.dir)})`,
     { path: join(mount.dir, 'merged'), fix: fuseFix(why), cause: result },
+  )
+}
+
+/** What fuse-overlayfs 1.10 prints on every mount, good or bad. */
+const NOISE = /^unknown argument ignored: lazytime$/
+
+// fuse-overlayfs turns every dir it is given into an absolute path and then
+// splits that on ':' (1.10 has no escape), so no alias can hide a colon in
+// the view dir's or a golden's real path: refuse before mounting.
+function checkColons(mount: FuseMount): void {
+  const colon = [mount.dir, ...mount.layers].find((path) => path.includes(':'))
+  if (colon === undefined) return
+  throw new ScratchfsError(
+    'EMOUNT',
+    `fuse-overlayfs cannot take a path with ':' in it: ${show(colon)} (it splits the paths it resolves on ':')`,
+    {
+      path: colon,
+      fix: "move the golden or scratch root to a path without ':', or use backend: 'overlay' (root or 'scratchfs run') or 'copy'",
+    },
   )
 }
 
@@ -81,6 +103,8 @@ export async function daemonGone(merged: string): Promise<boolean> {
 export async function unmountFuse(target: string): Promise<UnmountResult> {
   const deadline = Date.now() + UNMOUNT_PATIENCE_MS
   for (let retries = 0; ; retries++) {
+    // For root, fusermount3 answers "Invalid argument" when nothing is mounted.
+    if (!(await isMounted(target))) return { retries }
     const { exitCode, stderr } = await fusermount(['-u', target])
     if (exitCode === 0 || /not found in|not mounted|no such file/i.test(stderr)) return { retries }
     if (!/busy/i.test(stderr)) {

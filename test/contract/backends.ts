@@ -2,8 +2,10 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe } from 'vitest'
+import { probeFuseOverlayfs } from '../../src/backends/fuse-probe.js'
 import { probeOverlay } from '../../src/backends/probe.js'
 import type { BackendName } from '../../src/backends/types.js'
+import { inUserNamespace } from '../../src/proc.js'
 import { isRoot } from '../helpers.js'
 
 /** One backend the contract runs against, and how to tell whether it can run here. */
@@ -17,18 +19,42 @@ export interface ContractBackend {
  * Every backend the contract covers. Adding one here runs the whole
  * contract against it; where it cannot work, its suites skip with the reason.
  */
-export const BACKENDS: readonly ContractBackend[] = [
+const ALL: readonly ContractBackend[] = [
   { name: 'overlay', unavailable: overlayUnavailable },
+  { name: 'fuse-overlayfs', unavailable: fuseUnavailable },
   { name: 'copy', unavailable: async () => undefined },
 ]
 
+/**
+ * SCRATCHFS_CONTRACT_BACKENDS=fuse-overlayfs,copy narrows the list: CI runs
+ * the contract once more as a plain user for the backends that user has.
+ */
+export const BACKENDS: readonly ContractBackend[] = ALL.filter(
+  (backend) =>
+    !process.env.SCRATCHFS_CONTRACT_BACKENDS ||
+    process.env.SCRATCHFS_CONTRACT_BACKENDS.split(',').includes(backend.name),
+)
+
 // Only a real mount tells whether overlay works here; probe in a private dir.
 async function overlayUnavailable(): Promise<string | undefined> {
-  if (!isRoot) return 'needs root (CAP_SYS_ADMIN) to mount overlayfs'
+  if (!isRoot && !inUserNamespace()) {
+    return "needs root (CAP_SYS_ADMIN) or 'scratchfs run' to mount overlayfs"
+  }
   const dir = await mkdtemp(join(tmpdir(), 'sfs-probe-'))
   try {
     const result = await probeOverlay(dir)
     return result.ok ? undefined : (result.reason ?? 'overlay probe failed')
+  } finally {
+    await rm(dir, { recursive: true, force: true })
+  }
+}
+
+// fuse-overlayfs needs the package, fusermount3 and a usable /dev/fuse.
+async function fuseUnavailable(): Promise<string | undefined> {
+  const dir = await mkdtemp(join(tmpdir(), 'sfs-probe-'))
+  try {
+    const result = await probeFuseOverlayfs(dir)
+    return result.ok ? undefined : `${result.reason} (fix: ${result.fix})`
   } finally {
     await rm(dir, { recursive: true, force: true })
   }

@@ -52,6 +52,21 @@ describeEachBackend('createScratch: hostile path names', (backend) => {
   afterEach(expectNoLeftovers)
 
   for (const name of NASTY) {
+    // fuse-overlayfs resolves every path it gets and splits the result on
+    // ':', so it cannot take such a path; scratchfs says so before mounting.
+    if (backend === 'fuse-overlayfs' && name.includes(':')) {
+      test(`${JSON.stringify(name)} is refused with the reason, golden or root`, async () => {
+        const inRoot = await workspace({ 'file.txt': 'x' }, { root: join('root', name) })
+        await expect(
+          createScratch({ golden: inRoot.golden, root: inRoot.root, backend }),
+        ).rejects.toThrow(/fuse-overlayfs cannot take a path with ':'/)
+        const inGolden = await workspace({ 'file.txt': 'x' }, { golden: join('golden', name) })
+        await expect(
+          createScratch({ golden: inGolden.golden, root: inGolden.root, backend }),
+        ).rejects.toThrow(/fuse-overlayfs cannot take a path with ':'/)
+      })
+      continue
+    }
     test(`${JSON.stringify(name)} works as golden and as root`, async () => {
       const space = await workspace(
         { 'file.txt': 'golden bytes', dir: { 'inner.txt': 'inner' } },
