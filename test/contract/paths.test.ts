@@ -1,9 +1,9 @@
-import { readFile, writeFile } from 'node:fs/promises'
+import { readdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterEach, expect, test } from 'vitest'
 import { createScratch } from '../../src/index.js'
 import { readMountinfo } from '../../src/mount/mountinfo.js'
-import { snapshot } from '../helpers.js'
+import { snapshot, writeTree } from '../helpers.js'
 import { describeEachBackend } from './backends.js'
 import { expectNoLeftovers, workspace } from './setup.js'
 
@@ -94,4 +94,33 @@ describeEachBackend('createScratch: hostile path names', (backend) => {
       }
     })
   }
+})
+
+describeEachBackend('createScratch: long paths', (backend) => {
+  afterEach(expectNoLeftovers)
+
+  test('five layers of 1000-byte paths (past the 256-byte value and one-page option limits) work, under a long root', async () => {
+    const long = (tag: string) =>
+      join(...Array.from({ length: 5 }, () => `${tag}-${'x'.repeat(195)}`))
+    const space = await workspace({ 'top.txt': 'top' }, { golden: long('g0'), root: long('r') })
+    const layers = [space.golden]
+    for (let index = 1; index < 5; index++) {
+      const layer = join(space.base, long(`g${index}`))
+      await writeTree(layer, { [`layer${index}.txt`]: `${index}`, 'top.txt': 'hidden' })
+      layers.push(layer)
+    }
+    expect(layers.reduce((sum, layer) => sum + Buffer.byteLength(layer), 0)).toBeGreaterThan(4096)
+
+    await using scratch = await createScratch({ golden: layers, root: space.root, backend })
+    expect((await readdir(scratch.path)).sort()).toEqual([
+      'layer1.txt',
+      'layer2.txt',
+      'layer3.txt',
+      'layer4.txt',
+      'top.txt',
+    ])
+    expect(await readFile(join(scratch.path, 'top.txt'), 'utf8')).toBe('top')
+    await writeFile(join(scratch.path, 'layer4.txt'), 'changed')
+    expect(await scratch.changes()).toEqual([{ kind: 'modified', path: 'layer4.txt' }])
+  })
 })
