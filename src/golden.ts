@@ -100,6 +100,17 @@ async function missing(given: string, absolute: string, error: unknown): Promise
       },
     )
   }
+  if (code === 'ENOTDIR') {
+    return new ScratchfsError(
+      'EGOLDEN',
+      `golden ${show(given)} cannot exist: a path component above it is a file, not a directory`,
+      {
+        path: given,
+        fix: 'check the path for a file name in the middle (a typo, or an archive not unpacked)',
+        cause: error,
+      },
+    )
+  }
   if (code === 'EACCES') {
     return new ScratchfsError(
       'EGOLDEN',

@@ -34,6 +34,17 @@ describe('createScratch: a bad golden fails before mounting', () => {
     )
   })
 
+  test('a golden below a file says a component is a file', async () => {
+    const where = await space()
+    await writeFile(join(where.base, 'fixtures.tar'), 'not a dir')
+    const golden = join(where.base, 'fixtures.tar', 'repo')
+    await expectRefused(
+      { golden, root: where.root },
+      { code: 'EGOLDEN', paths: [golden], reason: /component above it is a file/ },
+      where,
+    )
+  })
+
   test('a golden that is a dangling symlink names the link and its target', async () => {
     const where = await space()
     const golden = join(where.base, 'golden')

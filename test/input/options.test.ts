@@ -1,5 +1,5 @@
 import { mkdir } from 'node:fs/promises'
-import { join } from 'node:path'
+import { basename, dirname, join } from 'node:path'
 import { describe, expect, test } from 'vitest'
 import { createScratch, ScratchfsError } from '../../src/index.js'
 import { tempDir } from '../helpers.js'
@@ -59,5 +59,24 @@ describe('createScratch: layer limits', () => {
     const { root, dirs } = await layers(500)
     await using scratch = await createScratch({ golden: dirs, root })
     expect(await scratch.changes()).toEqual([])
+  })
+})
+
+describe('createScratch: label', () => {
+  test('a label with path and option syntax becomes a plain dir name inside the root', async () => {
+    const base = await tempDir('label')
+    const root = join(base, 'root')
+    const golden = join(base, 'golden')
+    await mkdir(golden, { recursive: true })
+    for (const label of ['../../escape', 'a/b,ro\nc', '..', '', '🦀']) {
+      const made = await createScratch({ golden, root, label: label || 'x' })
+      try {
+        expect(dirname(dirname(made.path)), JSON.stringify(label)).toBe(root)
+        expect(basename(dirname(made.path))).toMatch(/^scratchfs-[A-Za-z0-9._-]+$/)
+      } finally {
+        await made.dispose()
+      }
+    }
+    expect(await leftViews(root)).toEqual([])
   })
 })

@@ -1,4 +1,4 @@
-import { mkdir } from 'node:fs/promises'
+import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, expect, test } from 'vitest'
 import { snapshot, tempDir, writeTree } from '../helpers.js'
@@ -69,5 +69,16 @@ describe('createScratch: root and golden must be apart', () => {
       { base, root },
     )
     expect(await snapshot(golden)).toEqual(before)
+  })
+
+  test('a root that is a file is refused before anything is made', async () => {
+    const { base, golden } = await space()
+    const root = join(base, 'scratch-root')
+    await writeFile(root, 'a file')
+    await expectRefused(
+      { golden, root },
+      { code: 'EROOT', paths: [root], reason: /cannot be created|not a directory|is a file/ },
+      { base, root: base },
+    )
   })
 })
