@@ -70,9 +70,11 @@ function print(command, result) {
     console.log(`${command}: ${JSON.stringify(rest)}`)
     for (const file of files) console.log(`  wrote ${file}`)
     for (const entry of external) {
-      console.error(
-        `warning: ${entry.package} (published) still names the old package in ${entry.field}`,
-      )
+      const why =
+        command === 'bump'
+          ? `wants ${rest.name}@${entry.range}, which ${rest.to} does not meet`
+          : `still names ${rest.from}`
+      console.error(`warning: ${entry.package} (published) ${why} in ${entry.field}`)
     }
   }
 }

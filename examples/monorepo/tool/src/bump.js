@@ -38,11 +38,12 @@ export async function bump(workspace, name, version) {
     files.add(relativeTo(workspace, manifest.path))
   }
 
-  let external = []
-  if (workspace.lock) {
-    external = bumpInLock(workspace.lock, member, version, ranges, satisfies)
-    await writeJson(workspace.lock)
-    files.add(relativeTo(workspace, workspace.lock.path))
+  const external = []
+  for (const lock of workspace.locks) {
+    const found = bumpInLock(lock, member, version, ranges, satisfies)
+    if (lock === workspace.locks[0]) external.push(...found)
+    await writeJson(lock)
+    files.add(relativeTo(workspace, lock.path))
   }
   member.version = version
   return { name, from: previous, to: version, kept, external, files: [...files].sort() }

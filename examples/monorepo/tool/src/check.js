@@ -6,6 +6,7 @@ import { lstat, readlink } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { edges } from './graph.js'
 import { satisfies } from './semver.js'
+import { relativeTo } from './workspace.js'
 
 export async function check(workspace) {
   const problems = []
@@ -20,14 +21,14 @@ export async function check(workspace) {
     }
   }
 
-  const packages = workspace.lock?.data.packages
   for (const member of workspace.members) {
-    if (packages) {
-      const entry = packages[member.dir]
-      if (!entry) problems.push(`package-lock.json has no entry for ${member.dir}; run npm install`)
+    for (const lock of workspace.locks) {
+      const file = relativeTo(workspace, lock.path)
+      const entry = lock.data.packages?.[member.dir]
+      if (!entry) problems.push(`${file} has no entry for ${member.dir}; run npm install`)
       else if (entry.version !== member.version || (entry.name ?? member.name) !== member.name) {
         problems.push(
-          `package-lock.json says ${member.dir} is ${entry.name}@${entry.version}, its package.json says ${member.name}@${member.version}`,
+          `${file} says ${member.dir} is ${entry.name}@${entry.version}, its package.json says ${member.name}@${member.version}`,
         )
       }
     }

@@ -23,10 +23,10 @@ export async function move(workspace, name, to) {
   const method = await moveDir(join(workspace.dir, from), target)
 
   const files = [from, destination]
-  if (workspace.lock) {
-    moveInLock(workspace.lock, from, destination)
-    await writeJson(workspace.lock)
-    files.push(relativeTo(workspace, workspace.lock.path))
+  for (const lock of workspace.locks) {
+    moveInLock(lock, from, destination)
+    await writeJson(lock)
+    files.push(relativeTo(workspace, lock.path))
   }
   const link = join(workspace.dir, 'node_modules', name)
   const stat = await lstat(link).catch(() => undefined)

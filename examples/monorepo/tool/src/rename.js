@@ -47,11 +47,13 @@ export async function rename(workspace, from, to) {
     }
   }
 
-  let external = []
-  if (workspace.lock) {
-    external = renameInLock(workspace.lock, member, to)
-    await writeJson(workspace.lock)
-    written(workspace.lock.path)
+  // Published packages that still name the old one: the first lock lists them all.
+  const external = []
+  for (const lock of workspace.locks) {
+    const found = renameInLock(lock, member, to)
+    if (lock === workspace.locks[0]) external.push(...found)
+    await writeJson(lock)
+    written(lock.path)
   }
 
   for (const path of await relink(workspace, member, from, to)) written(path)

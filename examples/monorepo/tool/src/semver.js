@@ -26,8 +26,20 @@ export function satisfies(version, range) {
   if (!parsed) return false
   return range.split('||').some((part) => {
     const comparators = part.trim().split(/\s+/).filter(Boolean)
-    return comparators.every((comparator) => test(parsed, comparator))
+    if (!comparators.every((comparator) => test(parsed, comparator))) return false
+    // A prerelease only meets a range that opts into prereleases of its
+    // own x.y.z: 7.31.0-rc.1 is not in ^7.29.0, but is in >=7.31.0-rc.0.
+    return parsed.pre === '' || comparators.some((comparator) => samePrerelease(parsed, comparator))
   })
+}
+
+function samePrerelease(version, comparator) {
+  const bound = parse(comparator.replace(/^[\^~<>=]+/, ''))
+  return (
+    bound !== undefined &&
+    bound.pre !== '' &&
+    ['major', 'minor', 'patch'].every((key) => bound[key] === version[key])
+  )
 }
 
 function test(version, comparator) {

@@ -49,7 +49,11 @@ async function load(dir, root) {
 
   const lockPath = join(dir, 'package-lock.json')
   const lock = existsSync(lockPath) ? await readJson(lockPath) : undefined
-  return { dir, root, members, lock }
+  // npm trusts this copy of the lock for `npm ls` and later installs while
+  // node_modules looks untouched, so it has to follow every edit too.
+  const hiddenPath = join(dir, 'node_modules', '.package-lock.json')
+  const hiddenLock = existsSync(hiddenPath) ? await readJson(hiddenPath) : undefined
+  return { dir, root, members, lock, locks: [lock, hiddenLock].filter(Boolean) }
 }
 
 // npm's workspace globs in the shapes monorepos use: `dir/*` and plain dirs.
