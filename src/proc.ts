@@ -14,6 +14,9 @@ export function startTimeOf(pid: number): string | undefined {
   }
   // The command name (field 2) may hold spaces and parentheses: split after it.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  // A zombie holds no files and runs no code; where nobody reaps orphans
+  // (PID 1 of many containers) it stays in /proc for good.
+  if (fields[0] === 'Z' || fields[0] === 'X') return undefined
   return fields[19]
 }
 
