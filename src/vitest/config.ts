@@ -4,6 +4,7 @@ import type { TestProject, Vitest } from 'vitest/node'
 import { type ProbeResult, probeOnce } from '../backends/probe.js'
 import { debug } from '../debug.js'
 import { ScratchfsError } from '../errors.js'
+import { resolveGolden } from '../golden.js'
 import { checkOptions, type ScratchOptions } from '../options.js'
 import { currentOwner } from '../proc.js'
 import { prepareRoot } from '../root.js'
@@ -67,7 +68,10 @@ async function start(
     ...(given.golden !== undefined && { golden: resolveLayers(base, given.golden) }),
     ...(given.root !== undefined && { root: resolve(base, given.root) }),
   }
-  const root = await prepareRoot(defaults.root)
+  // The golden may not exist yet (a globalSetup can build it): then the
+  // fixtures report it, and the root is only checked against what exists.
+  const layers = defaults.golden ? await resolveGolden(defaults.golden).catch(() => []) : []
+  const root = await prepareRoot(defaults.root, layers)
 
   // Name the run for the workers, so their kept views outlive them.
   const run = currentOwner()
