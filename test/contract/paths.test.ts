@@ -24,8 +24,19 @@ const NASTY = [
   'a:b,workdir=/tmp,ro',
 ]
 
-/** Superblock options scratchfs asks for or the kernel adds; anything else leaked in. */
-const KNOWN_SUPER = new Set(['rw', 'uuid', 'index', 'volatile', 'fsync', 'userxattr'])
+/**
+ * Superblock options scratchfs asks for or the kernel adds (redirect_dir
+ * with userxattr, in a user namespace); anything else leaked in.
+ */
+const KNOWN_SUPER = new Set([
+  'rw',
+  'uuid',
+  'index',
+  'volatile',
+  'fsync',
+  'userxattr',
+  'redirect_dir',
+])
 
 /** A layer, upper or work dir may only be named by its alias, never by a user path. */
 const ALIAS = (name: string) => new RegExp(`^(/proc/self/fd/\\d+/)?${name}$`)

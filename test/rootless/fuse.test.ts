@@ -1,0 +1,111 @@
+import { mkdtemp, readdir, readFile, readlink, rm, stat, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { execa } from 'execa'
+import { describe, expect, test } from 'vitest'
+import { probeFuseOverlayfs } from '../../src/backends/fuse-probe.js'
+import { createScratch } from '../../src/index.js'
+import { mountsBelow, tempDir, writeTree } from '../helpers.js'
+import { inCI, REPO } from './plain-user.js'
+
+// Probing happens before any test runs, so it cannot use tempDir().
+async function fuseUnavailable(): Promise<string | undefined> {
+  const dir = await mkdtemp(join(tmpdir(), 'sfs-fuse-probe-'))
+  try {
+    const result = await probeFuseOverlayfs(dir)
+    return result.ok ? undefined : `${result.reason}; fix: ${result.fix}`
+  } finally {
+    await rm(dir, { recursive: true, force: true })
+  }
+}
+
+const reason = await fuseUnavailable()
+if (reason && inCI) throw new Error(`CI must provide fuse-overlayfs: ${reason}`)
+
+/** The fuse-overlayfs daemon serving a view: the one holding its upper dir open. */
+async function daemonOf(viewDir: string): Promise<number> {
+  for (const pid of (await readdir('/proc')).filter((name) => /^\d+$/.test(name))) {
+    const command = await readFile(`/proc/${pid}/comm`, 'utf8').catch(() => '')
+    if (command.trim() !== 'fuse-overlayfs') continue
+    const fds = await readdir(`/proc/${pid}/fd`).catch(() => [])
+    for (const fd of fds) {
+      const target = await readlink(`/proc/${pid}/fd/${fd}`).catch(() => '')
+      if (target.startsWith(`${viewDir}/`)) return Number(pid)
+    }
+  }
+  throw new Error(`no fuse-overlayfs daemon holds ${viewDir}`)
+}
+
+describe.skipIf(reason)(`backend fuse-overlayfs${reason ? ` (skipped: ${reason})` : ''}`, () => {
+  test('a dead daemon is detected, reported, and its view still unmounted', async () => {
+    const base = await tempDir('fuse')
+    const golden = join(base, 'golden')
+    await writeTree(golden, { 'a.txt': 'a' })
+    const scratch = await createScratch({
+      golden,
+      root: join(base, 'root'),
+      backend: 'fuse-overlayfs',
+    })
+    await writeFile(join(scratch.path, 'b.txt'), 'b')
+
+    process.kill(await daemonOf(dirname(scratch.path)), 'SIGKILL')
+    for (let tries = 0; tries < 100; tries++) {
+      const gone = await stat(scratch.path).then(
+        () => false,
+        (error: NodeJS.ErrnoException) => error.code === 'ENOTCONN',
+      )
+      if (gone) break
+      await sleep(20)
+    }
+    await expect(scratch.changes()).rejects.toMatchObject({
+      code: 'EBACKEND',
+      message: expect.stringMatching(
+        /fuse-overlayfs daemon .* is gone: every access gives ENOTCONN/,
+      ),
+    })
+
+    const warnings: Error[] = []
+    const listen = (warning: Error) => warnings.push(warning)
+    process.on('warning', listen)
+    try {
+      await scratch.dispose()
+    } finally {
+      process.off('warning', listen)
+    }
+    expect(warnings.map((warning) => (warning as NodeJS.ErrnoException).code)).toContain(
+      'SCRATCHFS_FUSE_DEAD',
+    )
+    expect(await mountsBelow(base)).toEqual([])
+    expect(
+      (await readdir(join(base, 'root'))).filter((name) => name.startsWith('scratchfs-')),
+    ).toEqual([])
+  })
+
+  test('users never see the per-mount warning fuse-overlayfs prints', async () => {
+    const base = await tempDir('fuse')
+    await writeTree(join(base, 'golden'), { 'a.txt': 'a' })
+    const script = `
+        const { createScratch } = await import(${JSON.stringify(join(REPO, 'dist/index.js'))})
+        const scratch = await createScratch({ golden: process.argv[1], root: process.argv[2], backend: 'fuse-overlayfs' })
+        await scratch.dispose()
+        console.log(scratch.backend)`
+    const result = await execa(
+      'node',
+      ['--input-type=module', '-e', script, join(base, 'golden'), join(base, 'root')],
+      { reject: false, env: { DEBUG: '' } },
+    )
+    expect(result.stdout).toBe('fuse-overlayfs')
+    expect(result.stderr).toBe('')
+  })
+
+  test('a golden path with a colon is refused before mounting, with the fix', async () => {
+    const base = await tempDir('fuse')
+    const golden = join(base, 'a:b')
+    await writeTree(golden, { 'a.txt': 'a' })
+    await expect(
+      createScratch({ golden, root: join(base, 'root'), backend: 'fuse-overlayfs' }),
+    ).rejects.toThrow(/cannot take a path with ':'.*\nFix: move the golden or scratch root/s)
+    expect(await mountsBelow(base)).toEqual([])
+  })
+})
