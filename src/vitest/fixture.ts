@@ -78,6 +78,7 @@ export function scratch(options: ScratchFixtureOptions = {}): ScratchFixture {
     const report: ViewReport = {
       backend: view.backend,
       ms: view.timings.setup + (view.timings.teardown ?? 0),
+      retries: view.timings.retries ?? 0,
       ...(view.kept !== undefined && { kept: view.kept }),
     }
     ;(task.meta as Record<string, unknown>).scratchfs = report

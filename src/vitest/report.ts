@@ -7,6 +7,8 @@ export interface ViewReport {
   ms: number
   /** The directory holding what a failed test wrote. */
   kept?: string
+  /** How many extra tries unmounting took while something held the view. */
+  retries?: number
 }
 
 /** The line that tells where a failed test's view was kept. */
