@@ -7,8 +7,9 @@ const CURRENT = Symbol.for('scratchfs.environment.current')
 
 type WithCurrent = { [CURRENT]?: Scratch }
 
-export function setCurrentScratch(scratch: Scratch | undefined): void {
-  ;(globalThis as WithCurrent)[CURRENT] = scratch
+/** `global` is the one the test code sees: Jest runs test files in a vm context of their own. */
+export function setCurrentScratch(scratch: Scratch | undefined, global: object = globalThis): void {
+  ;(global as WithCurrent)[CURRENT] = scratch
 }
 
 /**
@@ -25,7 +26,7 @@ export function currentScratch(): Scratch {
   const scratch = (globalThis as WithCurrent)[CURRENT]
   if (!scratch) {
     throw new ScratchfsError('EOPTIONS', 'there is no scratchfs environment in this test file', {
-      fix: "set environment: 'scratchfs' in vitest.config, or put // @vitest-environment scratchfs at the top of the file; for a view per test use the scratch fixture",
+      fix: "set environment: 'scratchfs' in vitest.config, or put // @vitest-environment scratchfs at the top of the file; for a view per test use the scratch fixture. With Jest, set testEnvironment: 'scratchfs/jest-environment'",
     })
   }
   return scratch
