@@ -1,7 +1,9 @@
-import { rmSync } from 'node:fs'
+import { readdirSync, readFileSync, rmSync } from 'node:fs'
+import { join } from 'node:path'
 import { isMainThread } from 'node:worker_threads'
 import { debug } from './debug.js'
 import { unmountAllSync } from './mount/unmount.js'
+import { PREFIX, RECORD, type ViewRecord } from './root.js'
 
 const log = debug('exit')
 
@@ -66,4 +68,43 @@ function takeDownAll(): void {
     log('took down %s at exit (%s)', dir, clean ? 'deleted' : 'detached, left for the sweeper')
   }
   live.clear()
+}
+
+const watchedRoots = new Set<string>()
+
+/**
+ * For the process that runs a whole test run (the config plugin): when it
+ * exits, also take down the views its worker threads left under `root`.
+ * A thread's own handlers may never run: signals reach the main thread
+ * only, and a process.exit() there ends the threads without their 'exit'.
+ * Their views carry this process's pid, so they are found by record.
+ */
+export function takeDownThreadViewsAtExit(root: string): void {
+  if (watchedRoots.has(root)) return
+  watchedRoots.add(root)
+  process.on('exit', () => takeDownOwned(root))
+}
+
+function takeDownOwned(root: string): void {
+  let names: string[] = []
+  try {
+    names = readdirSync(root).filter((name) => name.startsWith(PREFIX))
+  } catch {
+    return
+  }
+  for (const name of names) {
+    const dir = join(root, name)
+    let record: ViewRecord
+    try {
+      record = JSON.parse(readFileSync(join(dir, RECORD), 'utf8')) as ViewRecord
+    } catch {
+      continue
+    }
+    if (record.owner.pid !== process.pid || record.kept || record.detached) continue
+    const clean = unmountAllSync(dir)
+    try {
+      if (clean) rmSync(dir, { recursive: true, force: true })
+    } catch {}
+    log('took down thread view %s at exit (%s)', dir, clean ? 'deleted' : 'detached')
+  }
 }

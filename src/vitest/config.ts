@@ -4,6 +4,7 @@ import type { TestProject, Vitest } from 'vitest/node'
 import { type ProbeResult, probeOnce } from '../backends/probe.js'
 import { debug } from '../debug.js'
 import { ScratchfsError } from '../errors.js'
+import { takeDownThreadViewsAtExit } from '../exit.js'
 import { resolveGolden } from '../golden.js'
 import { checkOptions, type ScratchOptions } from '../options.js'
 import { currentOwner } from '../proc.js'
@@ -79,6 +80,7 @@ async function start(
 
   const swept = await sweep(root)
   log('swept %d leftovers under %s', swept.length, root)
+  takeDownThreadViewsAtExit(root)
   const goldenReporter = await guardGoldens(defaults.golden, defaults.verify ?? false)
   if (goldenReporter) vitest.config.reporters.push(goldenReporter)
 

@@ -8,13 +8,13 @@ import { sweep } from '../../src/sweep.js'
 import { isRoot, mountsBelow } from '../helpers.js'
 import { makeProject, type Project, runVitest } from '../vitest/project.js'
 
-const config = (extra = '') => `
+const config = (extra = '', pool = 'forks') => `
 import { defineConfig } from 'vitest/config'
 import { scratchfs } from 'scratchfs/config'
 
 export default defineConfig({
   plugins: [scratchfs({ golden: '$GOLDEN', root: '$ROOT', backend: 'overlay', summary: false${extra} })],
-  test: { pool: 'forks' },
+  test: { pool: '${pool}' },
 })
 `
 
@@ -152,10 +152,12 @@ test('the worker dies mid-test', async ({ scratch }) => {
     expect(await readdir(project.root)).toEqual([])
   })
 
-  test('Ctrl-C on a run with live views: the run stops and no mount is left', async () => {
-    const project = await makeProject({
-      'vitest.config.mjs': config(),
-      'slow.test.js': `${imports}
+  test.each(['forks', 'threads'])(
+    'Ctrl-C on a run with live views (%s): the run stops and no mount is left',
+    async (pool) => {
+      const project = await makeProject({
+        'vitest.config.mjs': config('', pool),
+        'slow.test.js': `${imports}
 for (const n of [1, 2, 3, 4]) {
   test.concurrent('waits in its view ' + n, async ({ scratch }) => {
     appendFileSync(${JSON.stringify('started.txt')}, n + '\\n')
@@ -163,29 +165,30 @@ for (const n of [1, 2, 3, 4]) {
   }, 120_000)
 }
 `,
-    })
-    const vitest = execa(join(project.dir, 'node_modules/.bin/vitest'), ['run'], {
-      cwd: project.dir,
-      detached: true,
-      reject: false,
-      env: { CI: '1' },
-    })
-    const started = join(project.dir, 'started.txt')
-    for (let waited = 0; !existsSync(started) && waited < 200; waited++) await sleep(50)
-    await sleep(200)
-    expect(await mountsBelow(project.root)).not.toEqual([])
+      })
+      const vitest = execa(join(project.dir, 'node_modules/.bin/vitest'), ['run'], {
+        cwd: project.dir,
+        detached: true,
+        reject: false,
+        env: { CI: '1' },
+      })
+      const started = join(project.dir, 'started.txt')
+      for (let waited = 0; !existsSync(started) && waited < 200; waited++) await sleep(50)
+      await sleep(200)
+      expect(await mountsBelow(project.root)).not.toEqual([])
 
-    // What a terminal does on Ctrl-C: SIGINT to the whole foreground group.
-    process.kill(-(vitest.pid as number), 'SIGINT')
-    const result = await vitest
-    // Vitest's main process exits at once; its workers unmount on their own signal.
-    await groupGone(vitest.pid as number)
+      // What a terminal does on Ctrl-C: SIGINT to the whole foreground group.
+      process.kill(-(vitest.pid as number), 'SIGINT')
+      const result = await vitest
+      // Vitest's main process exits at once; its workers unmount on their own signal.
+      await groupGone(vitest.pid as number)
 
-    expect(result.exitCode ?? result.signal).not.toBe(0)
-    expect(await mountsBelow(project.root)).toEqual([])
-    await sweep(project.root)
-    expect(await readdir(project.root)).toEqual([])
-  })
+      expect(result.exitCode ?? result.signal).not.toBe(0)
+      expect(await mountsBelow(project.root)).toEqual([])
+      await sweep(project.root)
+      expect(await readdir(project.root)).toEqual([])
+    },
+  )
 
   test('verify: a golden changed during the run fails it and lists the paths; hazards are named once', async () => {
     const project = await makeProject({
