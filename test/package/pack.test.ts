@@ -50,6 +50,7 @@ describe('npm pack', () => {
       'scratchfs/vitest',
       'scratchfs/config',
       'scratchfs/environment',
+      'scratchfs/jest-environment',
       'vitest-environment-scratchfs',
     ]
     const script = `
