@@ -16,16 +16,10 @@ export async function childWithViews(
   root: string,
   golden: string,
   count = 1,
-  options: { nested?: boolean } = {},
+  options: { nested?: boolean; upper?: 'tmpfs' } = {},
 ): Promise<ViewChild> {
-  const child = execa(
-    'node',
-    [script, root, golden, String(count), options.nested ? 'nested' : ''],
-    {
-      reject: false,
-      stdin: 'ignore',
-    },
-  )
+  const nested = options.nested ? 'nested' : ''
+  const child = launch([root, golden, String(count), nested], options.upper)
   const failed = child.then((result) => {
     throw new Error(`view child exited early (${result.exitCode}): ${result.stderr}`)
   })
@@ -33,6 +27,7 @@ export async function childWithViews(
   return { process: child, pid: child.pid as number, views: JSON.parse(String(line)) as string[] }
 }
 
-function launch(args: string[]) {
-  return execa('node', [script, ...args], { reject: false, stdin: 'ignore' })
+function launch(args: string[], upper?: string) {
+  const env = upper ? { VIEW_UPPER: upper } : {}
+  return execa('node', [script, ...args], { reject: false, stdin: 'ignore', env })
 }

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs'
-import { chmod, lstat, mkdir, readFile, stat, symlink, utimes } from 'node:fs/promises'
+import { chmod, lstat, mkdir, readdir, readFile, stat, symlink, utimes } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { execa } from 'execa'
 import { describe, expect, test } from 'vitest'
@@ -36,6 +36,23 @@ describe.skipIf(!isRoot)('sweep (needs root to mount)', () => {
     ])
     expect(await mountsBelow(root)).toEqual([])
     for (const view of child.views) expect(existsSync(dirname(view))).toBe(false)
+  })
+
+  test('a SIGKILLed process with uppers on a tmpfs it mounted: views first, then the tmpfs, all gone', async () => {
+    const { golden, root } = await setup()
+    const child = await childWithViews(root, golden, 2, { upper: 'tmpfs' })
+    const mounts = await mountsBelow(root)
+    expect(mounts.filter((target) => target.endsWith('/merged'))).toHaveLength(2)
+    expect(mounts.length).toBeGreaterThan(2)
+
+    child.process.kill('SIGKILL')
+    await child.process
+    const swept = await sweep(root)
+
+    expect(swept.length).toBe(3)
+    expect(swept.every((entry) => entry.heldBy === undefined)).toBe(true)
+    expect(await mountsBelow(root)).toEqual([])
+    expect(await readdir(root)).toEqual([])
   })
 
   test('views of live owners are left alone, also by a concurrent sweep', async () => {
