@@ -6,11 +6,11 @@ import type { Backend, BackendName, View } from './backends/types.js'
 import type { Change } from './changes.js'
 import { debug } from './debug.js'
 import { ScratchfsError, show } from './errors.js'
+import { trackView, untrackView } from './exit.js'
 import { resolveGolden } from './golden.js'
 import { describeHolders } from './mount/holders.js'
 import { checkLimits } from './mount/mount.js'
 import type { UnmountResult } from './mount/unmount.js'
-import { trackView, untrackView } from './exit.js'
 import { checkOptions, type ScratchOptions } from './options.js'
 import { pooled } from './pool.js'
 import { runOwner } from './proc.js'
@@ -53,7 +53,11 @@ export async function createScratch(options: ScratchOptions): Promise<Scratch> {
   checkLimits(layers.map((layer) => layer.path))
   const plan = checked.backend === 'copy' ? {} : await planUppers(root, checked)
   // A view mounted ahead of time is handed over where one is ready.
-  const backend = pooled(await chooseBackend(checked.backend ?? 'auto', root, plan), root, plan.home)
+  const backend = pooled(
+    await chooseBackend(checked.backend ?? 'auto', root, plan),
+    root,
+    plan.home,
+  )
   if (checked.verify) await verifyGoldens(layers.map((layer) => layer.path))
   signal?.throwIfAborted()
 
