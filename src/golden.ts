@@ -1,4 +1,4 @@
-import { constants } from 'node:fs'
+import { constants, realpathSync } from 'node:fs'
 import { access, lstat, readlink, realpath, stat } from 'node:fs/promises'
 import { resolve, sep } from 'node:path'
 import { errnoOf, ScratchfsError, show } from './errors.js'
@@ -24,6 +24,44 @@ export async function resolveGolden(golden: string | readonly string[]): Promise
   const layers = await Promise.all(given.map((layer) => resolveLayer(layer)))
   checkDisjoint(layers)
   return layers
+}
+
+const resolved = new Map<string, GoldenLayer[]>()
+
+/**
+ * resolveGolden once per process and set of paths: the golden must not
+ * change during a run, so the checks need not run for every view. A layer
+ * that no longer resolves to the same realpath (deleted, or a symlink
+ * pointed elsewhere) goes through the full checks again, for their error.
+ */
+export async function resolveGoldenOnce(
+  golden: string | readonly string[],
+): Promise<GoldenLayer[]> {
+  const given = typeof golden === 'string' ? [golden] : [...golden]
+  const key = given.map((layer) => resolve(layer)).join('\0')
+  const known = resolved.get(key)
+  if (known?.every(stillResolves)) return known
+
+  resolved.delete(key)
+  const layers = await resolveGolden(given)
+  // A suite may make a golden per test: keep the last few, not every one.
+  if (resolved.size >= 64) resolved.delete(resolved.keys().next().value ?? '')
+  resolved.set(key, layers)
+  return layers
+}
+
+/** Forgets what resolveGoldenOnce learnt: a view failed, check everything again. */
+export function forgetGoldens(): void {
+  resolved.clear()
+}
+
+// realpath(3) itself, a couple of microseconds: cheap enough for every view.
+function stillResolves(layer: GoldenLayer): boolean {
+  try {
+    return realpathSync.native(resolve(layer.given)) === layer.path
+  } catch {
+    return false
+  }
 }
 
 // overlayfs refuses a layer that is, holds or sits inside another with a

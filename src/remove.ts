@@ -1,14 +1,51 @@
+import { readdirSync, rmdirSync, unlinkSync } from 'node:fs'
 import { chmod, lstat, readdir, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { errnoOf } from './errors.js'
 
+/** How many entries a blocking delete takes on before it leaves the rest to fs.rm. */
+export const SYNC_REMOVE_BUDGET = 64
+
 /**
- * Deletes a view dir. The kernel leaves `work/work` mode 000 and a test may
- * leave unreadable dirs; a non-root owner cannot delete what they hold until
- * they are made accessible again, so on EACCES the dirs are opened without
- * following symlinks and unlocked, then the delete is tried once more.
+ * Deletes a view dir. Most views hold a dozen entries: deleting those in
+ * place, blocking, costs a third of fs.rm's walk through the thread pool.
+ * A bigger tree (a test that installed packages) goes on without blocking.
  */
 export async function removeTree(dir: string): Promise<void> {
+  if (removeSmallSync(dir)) return
+  await removeBig(dir)
+}
+
+/**
+ * Deletes a small tree without leaving the thread: true when it is gone,
+ * false when it was bigger than the budget or something resisted (then what
+ * is left is for the caller). Symlinks are unlinked, never followed.
+ */
+export function removeSmallSync(dir: string, budget = SYNC_REMOVE_BUDGET): boolean {
+  const left = { entries: budget }
+  try {
+    removeWithin(dir, left)
+    return true
+  } catch (error) {
+    return errnoOf(error) === 'ENOENT' && left.entries === budget
+  }
+}
+
+function removeWithin(dir: string, left: { entries: number }): void {
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    if (--left.entries < 0) throw Object.assign(new Error('over budget'), { code: 'EBUDGET' })
+    const path = join(dir, entry.name)
+    if (entry.isDirectory()) removeWithin(path, left)
+    else unlinkSync(path)
+  }
+  rmdirSync(dir)
+}
+
+// The kernel leaves `work/work` mode 000 and a test may leave unreadable
+// dirs; a non-root owner cannot delete what they hold until they are made
+// accessible again, so on EACCES the dirs are unlocked and the delete is
+// tried once more.
+async function removeBig(dir: string): Promise<void> {
   try {
     await rm(dir, { recursive: true, force: true })
     return

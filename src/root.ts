@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto'
-import { chmod, lstat, mkdir, mkdtemp, realpath, rename, writeFile } from 'node:fs/promises'
+import { mkdtempSync, renameSync, writeFileSync } from 'node:fs'
+import { chmod, lstat, mkdir, realpath } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { basename, dirname, join, resolve, sep } from 'node:path'
 import { errnoOf, ScratchfsError, show } from './errors.js'
@@ -76,6 +77,32 @@ export async function prepareRoot(
   const real = await realpath(path)
   checkRoom(real)
   return real
+}
+
+const prepared = new Map<string, string>()
+
+/**
+ * prepareRoot once per process and root: a root does not move during a
+ * run. The caller checks it against the golden for every view (a pure
+ * comparison), and forgets it when making a view in it fails.
+ */
+export async function prepareRootOnce(
+  root: string | undefined,
+  layers: readonly GoldenLayer[] = [],
+): Promise<string> {
+  const key = resolve(root ?? defaultRoot())
+  const known = prepared.get(key)
+  if (known !== undefined) return known
+  const real = await prepareRoot(root, layers)
+  // A suite may use a root per test: keep the last few, not every one.
+  if (prepared.size >= 64) prepared.delete(prepared.keys().next().value ?? '')
+  prepared.set(key, real)
+  return real
+}
+
+/** Forgets the prepared roots: the next view checks its root again. */
+export function forgetRoots(): void {
+  prepared.clear()
 }
 
 /**
@@ -158,23 +185,42 @@ export interface ViewRecord {
   holders?: Owner[]
 }
 
-/** Makes a fresh private view dir (mkdtemp, 0700) with its record. */
+/**
+ * Makes a fresh private view dir (mkdtemp, 0700) with its record. Blocking
+ * on purpose: two small syscalls cost less than two trips through libuv's
+ * thread pool. The record is written once, in place: nobody else can write
+ * into a dir mkdtemp just made 0700, `wx` refuses anything already there,
+ * and a sweeper reading it half-written treats the dir as half-made.
+ */
 export async function makeViewDir(
   root: string,
   label: string,
   record: Omit<ViewRecord, 'owner' | 'created'>,
 ): Promise<string> {
-  const dir = await mkdtemp(join(root, `${PREFIX}${safeName(label)}-`))
-  await writeRecord(dir, { ...record, owner: currentOwner(), created: Date.now() })
+  const dir = mkdtempSync(join(root, `${PREFIX}${safeName(label)}-`))
+  const full: ViewRecord = { ...record, owner: ownOwner(), created: Date.now() }
+  writeFileSync(join(dir, RECORD), `${JSON.stringify(full)}\n`, { mode: 0o600, flag: 'wx' })
   return dir
+}
+
+let self: Owner | undefined
+
+/** This process's pid and start time, read from /proc once (per fork). */
+export function ownOwner(): Owner {
+  if (self?.pid !== process.pid) self = currentOwner()
+  return self
 }
 
 // Written aside and renamed over: a sweeper never reads half a record, and a
 // symlink planted at the record's name is replaced, not written through.
 export async function writeRecord(dir: string, record: ViewRecord): Promise<void> {
+  writeRecordSync(dir, record)
+}
+
+export function writeRecordSync(dir: string, record: ViewRecord): void {
   const aside = join(dir, `${RECORD}.${process.pid}.${randomBytes(4).toString('hex')}`)
-  await writeFile(aside, `${JSON.stringify(record)}\n`, { mode: 0o600, flag: 'wx' })
-  await rename(aside, join(dir, RECORD))
+  writeFileSync(aside, `${JSON.stringify(record)}\n`, { mode: 0o600, flag: 'wx' })
+  renameSync(aside, join(dir, RECORD))
 }
 
 /** A label cut down to what reads well in a directory name. */

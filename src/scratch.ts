@@ -1,22 +1,19 @@
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import fse from 'fs-extra'
-import { chooseBackend } from './backends/probe.js'
 import type { Backend, BackendName, View } from './backends/types.js'
 import type { Change } from './changes.js'
 import { debug } from './debug.js'
-import { ScratchfsError, show } from './errors.js'
+import { errnoOf, ScratchfsError, show } from './errors.js'
 import { trackView, untrackView } from './exit.js'
-import { resolveGolden } from './golden.js'
 import { describeHolders } from './mount/holders.js'
-import { checkLimits } from './mount/mount.js'
 import type { UnmountResult } from './mount/unmount.js'
 import { checkOptions, type ScratchOptions } from './options.js'
 import { pooled } from './pool.js'
-import { runOwner } from './proc.js'
 import { removeTree } from './remove.js'
-import { checkApart, makeViewDir, prepareRoot, type ViewRecord, writeRecord } from './root.js'
-import { dropUpper, placeUpper, planUppers } from './upper.js'
+import { makeViewDir, type ViewRecord, writeRecord } from './root.js'
+import { forgetSetups, setUp } from './setup.js'
+import { dropUpper, placeUpper } from './upper.js'
 import { verifyGoldens } from './verify.js'
 
 const log = debug('scratch')
@@ -45,24 +42,23 @@ export async function createScratch(options: ScratchOptions): Promise<Scratch> {
   const signal = checked.signal
   signal?.throwIfAborted()
 
-  // The golden first: a bad one must not leave a new root behind, and the
-  // root is checked against it before it is created.
-  const layers = await resolveGolden(checked.golden)
-  const root = await prepareRoot(checked.root, layers)
-  checkApart(root, layers)
-  checkLimits(layers.map((layer) => layer.path))
-  const plan = checked.backend === 'copy' ? {} : await planUppers(root, checked)
+  const setup = await setUp(checked)
+  const { layers, root, plan } = setup
   // A view mounted ahead of time is handed over where one is ready.
-  const backend = pooled(
-    await chooseBackend(checked.backend ?? 'auto', root, plan),
-    root,
-    plan.home,
-  )
+  const backend = pooled(setup.backend, root, plan.home)
   if (checked.verify) await verifyGoldens(layers.map((layer) => layer.path))
   signal?.throwIfAborted()
 
-  const record = { run: runOwner(), backend: backend.name, label }
-  const dir = await makeViewDir(root, label, record)
+  const record = { run: setup.run, backend: backend.name, label }
+  let dir: string
+  try {
+    dir = await makeViewDir(root, label, record)
+  } catch (error) {
+    // The root may have gone since it was checked: check it again, once.
+    forgetSetups()
+    if (errnoOf(error) !== 'ENOENT') throw error
+    dir = await makeViewDir((await setUp(checked)).root, label, record)
+  }
   // From here a signal or an exit unmounts the view, even half made.
   trackView(dir)
   const view: View = {
@@ -77,6 +73,7 @@ export async function createScratch(options: ScratchOptions): Promise<Scratch> {
     // will never dispose it: take it down here.
     signal?.throwIfAborted()
   } catch (error) {
+    forgetSetups()
     const taken = await backend.destroy(view).catch(() => undefined)
     if (taken && !taken.detached) await removeView(view, backend).catch(() => {})
     if (taken) untrackView(dir)

@@ -1,7 +1,7 @@
-import { chmod, chown, mkdir, stat, utimes } from 'node:fs/promises'
+import { chmodSync, chownSync, mkdirSync, statSync, utimesSync } from 'node:fs'
 import { diffView } from '../changes.js'
 import { mountOverlay } from '../mount/mount.js'
-import { unmountAll } from '../mount/unmount.js'
+import { unmountMountPoint } from '../mount/unmount.js'
 import { inUserNamespace } from '../proc.js'
 import type { Backend, View } from './types.js'
 
@@ -10,14 +10,25 @@ export const overlay: Backend = {
   name: 'overlay',
 
   async create(view) {
-    await Promise.all([mkdir(view.upper), mkdir(view.work), mkdir(view.merged)])
+    // Blocking on purpose: three mkdirs cost less than three trips through
+    // libuv's thread pool, and the mount itself is a blocking call too.
+    for (const dir of [view.upper, view.work, view.merged]) mkdirSync(dir)
     await copyRootAttributes(view)
-    await mountOverlay({ dir: view.dir, layers: view.layers, userxattr: inUserNamespace() })
+    await mountOverlay({ dir: view.dir, layers: view.layers, userxattr: userxattr() })
   },
 
-  destroy: (view) => unmountAll(view.merged),
+  destroy: (view) => unmountMountPoint(view.merged),
 
   changes: (view) => diffView({ merged: view.merged, layers: view.layers, upper: view.upper }),
+}
+
+let namespaced: { pid: number; inside: boolean } | undefined
+
+// Whether this process is in a user namespace cannot change after it starts
+// (short of unshare(2), which Node does not call): read uid_map once.
+function userxattr(): boolean {
+  if (namespaced?.pid !== process.pid) namespaced = { pid: process.pid, inside: inUserNamespace() }
+  return namespaced.inside
 }
 
 // The merged root takes its mode, owner and times from the upper dir, not
@@ -25,8 +36,12 @@ export const overlay: Backend = {
 export async function copyRootAttributes(view: View): Promise<void> {
   const top = view.layers[0]
   if (top === undefined) return
-  const golden = await stat(top)
-  await chmod(view.upper, golden.mode & 0o7777)
-  if (process.getuid?.() === 0) await chown(view.upper, golden.uid, golden.gid).catch(() => {})
-  await utimes(view.upper, golden.atime, golden.mtime)
+  const golden = statSync(top)
+  chmodSync(view.upper, golden.mode & 0o7777)
+  if (process.getuid?.() === 0) {
+    try {
+      chownSync(view.upper, golden.uid, golden.gid)
+    } catch {}
+  }
+  utimesSync(view.upper, golden.atime, golden.mtime)
 }

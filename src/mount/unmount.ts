@@ -4,7 +4,7 @@ import { debug } from '../debug.js'
 import { ScratchfsError, show } from '../errors.js'
 import { findHolders, type Holder } from './holders.js'
 import { type MountEntry, mountsUnder, parseMountinfo } from './mountinfo.js'
-import { umountCall, umountSync } from './syscall.js'
+import { loadLibc, umountCall, umountSync } from './syscall.js'
 
 const log = debug('unmount')
 
@@ -42,6 +42,28 @@ export async function unmountAll(
     if (one.detached) result.detached = [...(result.detached ?? []), ...one.detached]
   }
   return result
+}
+
+/**
+ * unmountAll for a view's merged dir, which is its only mount point: a
+ * mount inside it would keep it busy. So umount2 on it answers without
+ * reading mountinfo: done (then once more, in case something was stacked
+ * on it) until "not mounted"; only a busy or failing mount takes the full
+ * path, which finds nested mounts, retries and detaches. Spawning umount(8)
+ * twice would cost more than the read, so without syscalls it is the full path.
+ */
+export async function unmountMountPoint(
+  path: string,
+  options: UnmountOptions = {},
+): Promise<UnmountResult> {
+  if (loadLibc() === null) return unmountAll(path, options)
+  for (let tries = 0; tries < 8; tries++) {
+    const { exitCode, stderr } = umountSync(path)
+    if (exitCode === 0) continue
+    if (isGone(stderr)) return { retries: 0 }
+    break
+  }
+  return unmountAll(path, options)
 }
 
 async function unmountOne(target: string, patienceMs: number): Promise<UnmountResult> {

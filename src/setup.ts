@@ -1,0 +1,65 @@
+import { chooseBackend } from './backends/probe.js'
+import type { Backend } from './backends/types.js'
+import { forgetGoldens, type GoldenLayer, resolveGoldenOnce } from './golden.js'
+import { checkLimits } from './mount/mount.js'
+import type { ScratchOptions } from './options.js'
+import { type Owner, runOwner } from './proc.js'
+import { checkApart, forgetRoots, prepareRootOnce } from './root.js'
+import { planUppers, type UpperPlan } from './upper.js'
+
+/** What every view of one golden and root shares. */
+export interface Setup {
+  layers: GoldenLayer[]
+  root: string
+  plan: UpperPlan
+  backend: Backend
+  run: Owner
+}
+
+const plans = new Map<string, UpperPlan>()
+
+/**
+ * The checks and choices before a view is made, each done once per
+ * process and kept: the golden and the root must not change during a run,
+ * and the probe runs once anyway. A failed view calls forgetSetups(), so
+ * the next one checks everything again and fails with the clear error.
+ */
+export async function setUp(options: ScratchOptions): Promise<Setup> {
+  // The golden first: a bad one must not leave a new root behind, and the
+  // root is checked against it before it is created.
+  const layers = await resolveGoldenOnce(options.golden)
+  const root = await prepareRootOnce(options.root, layers)
+  checkApart(root, layers)
+  checkLimits(layers.map((layer) => layer.path))
+
+  const plan = options.backend === 'copy' ? {} : await planOnce(root, options)
+  const backend = await chooseBackend(options.backend ?? 'auto', root, plan)
+  return { layers, root, plan, backend, run: runOnce() }
+}
+
+export function forgetSetups(): void {
+  forgetGoldens()
+  forgetRoots()
+  plans.clear()
+}
+
+// Where uppers go depends on the root's filesystem, which stays put.
+async function planOnce(root: string, options: ScratchOptions): Promise<UpperPlan> {
+  const key = `${root}\0${options.upper ?? 'auto'}\0${options.tmpfsSize ?? ''}`
+  const known = plans.get(key)
+  if (known) return known
+  const plan = await planUppers(root, options)
+  if (plans.size >= 64) plans.delete(plans.keys().next().value ?? '')
+  plans.set(key, plan)
+  return plan
+}
+
+let run: { key: string; owner: Owner } | undefined
+
+// The run's owner reads /proc; it changes only with the pid, the parent or
+// SCRATCHFS_RUN.
+function runOnce(): Owner {
+  const key = `${process.pid}:${process.ppid}:${process.env.SCRATCHFS_RUN ?? ''}`
+  if (run?.key !== key) run = { key, owner: runOwner() }
+  return run.owner
+}
