@@ -1,145 +1,166 @@
-import { mkdir, realpath, rename, rm } from 'node:fs/promises'
-import { join } from 'node:path'
+import { renameSync } from 'node:fs'
+import { basename, dirname, join } from 'node:path'
+import { isMainThread } from 'node:worker_threads'
 import type { Backend, View } from './backends/types.js'
 import { debug } from './debug.js'
 import { trackView, untrackView } from './exit.js'
-import { moveMount, usesSyscalls } from './mount/syscall.js'
-import { unmountAll } from './mount/unmount.js'
-import { runOwner } from './proc.js'
-import { makeViewDir } from './root.js'
+import { usesSyscalls } from './mount/syscall.js'
+import { unmountMountPoint } from './mount/unmount.js'
+import type { Owner } from './proc.js'
+import { removeTree } from './remove.js'
+import { makeViewDir, ownOwner, PREFIX, safeName, writeRecordSync } from './root.js'
 import { dropUpper, placeUpper } from './upper.js'
 
 const log = debug('pool')
 
+/** What a ready view must match to be handed to a test. */
+export interface PoolSetup {
+  root: string
+  home?: string
+  layers: readonly string[]
+  backend: Backend
+}
+
 interface Ready {
   key: string
+  /** Set while the view is only scheduled: cancel it instead of waiting. */
+  timer?: NodeJS.Timeout
   /** The ready view, or undefined when preparing it failed. */
-  view: Promise<View | undefined>
+  view?: Promise<View | undefined>
 }
 
 // One ready view per process: a test takes it and the next one is made
 // while that test runs. More would only cost mounts nobody waits for.
 let ready: Ready | undefined
 
-// The key asked for last, so a view is prepared only for a golden that is
+// The setup asked for last, so a view is prepared only for a golden that is
 // asked for again: a one-off would waste a mount.
 let lastKey: string | undefined
 
-// Keys whose views could not be handed over (an upper on another
-// filesystem than the view dir): they are made in place from then on.
-const refused = new Set<string>()
-
 /**
- * Whether views are pooled: with SCRATCHFS_POOL=1, where mounts are direct
- * syscalls (moving a mount into place needs move_mount). Off by default:
- * measured, a hand-over (new view dir, record, renames, move_mount) saves
- * under a millisecond of the wait and the view made ahead competes with the
- * test for the CPU, so a tight run of views costs more in total.
+ * Whether views are pooled: with SCRATCHFS_POOL=1, for overlay views
+ * mounted by direct syscalls, in a process's main thread (a worker thread
+ * can be stopped without its 'exit' handlers, which take a ready view down).
+ * Off by default: measured, a test then waits 0.4 ms for its view instead
+ * of 0.9, but preparing the next one blocks the thread while the test runs
+ * (the mount is a blocking call), so a suite of tests that spawn a child
+ * each took 7% longer in all.
  */
-export function poolEnabled(): boolean {
-  return process.env.SCRATCHFS_POOL === '1' && usesSyscalls()
+export function pooling(setup: PoolSetup): boolean {
+  return (
+    setup.backend.name === 'overlay' &&
+    process.env.SCRATCHFS_POOL === '1' &&
+    isMainThread &&
+    usesSyscalls()
+  )
+}
+
+function keyOf(setup: PoolSetup): string {
+  return JSON.stringify([setup.root, setup.home, setup.layers])
 }
 
 /**
- * Wraps an overlay backend so that `create` hands over a view mounted
- * ahead of time: its upper and work dirs are renamed into the new view dir
- * and its mount moved onto the new `merged`, which costs a few renames
- * instead of a mount. The next view is prepared right after, while the
- * test runs. Views are made the same way either way, so they are alike.
+ * A view mounted ahead of time for this setup, renamed to the test's label
+ * and recorded as its own: a rename and a record instead of a mount. The
+ * mount follows its directory. Undefined when none is ready.
  */
-export function pooled(backend: Backend, root: string, home?: string): Backend {
-  if (backend.name !== 'overlay' || !poolEnabled()) return backend
-  return {
-    ...backend,
-    async create(view) {
-      const key = JSON.stringify([root, home, view.layers])
-      const repeated = lastKey === key
-      lastKey = key
-      const taken = refused.has(key) ? undefined : await take(key)
-      const handed = taken !== undefined && (await handOver(taken, view))
-      if (taken && !handed) refused.add(key)
-      if (!handed) await backend.create(view)
-      if ((repeated || handed) && !refused.has(key))
-        refill(key, () => prepare(backend, root, home, view.layers))
-    },
-  }
-}
-
-async function take(key: string): Promise<View | undefined> {
+export async function takeReady(
+  setup: PoolSetup,
+  label: string,
+  run: Owner,
+): Promise<View | undefined> {
+  if (!pooling(setup)) return undefined
+  const key = keyOf(setup)
   const current = ready
   ready = undefined
-  if (!current) return undefined
-  if (current.key === key) return current.view
-  // Another golden or root: the ready view is of no use now.
-  void current.view.then((view) => view && discard(view))
-  return undefined
-}
-
-// Moves a ready view's state into `view`; false (and the ready view gone)
-// when it cannot, e.g. the upper is on another filesystem than the new dir.
-async function handOver(from: View, view: View): Promise<boolean> {
-  try {
-    await rename(from.upper, view.upper)
-    await rename(from.work, view.work)
-    await mkdir(view.merged)
-    moveMount(from.merged, view.merged)
-  } catch (error) {
-    log('hand-over from %s failed: %s', from.dir, error)
-    await Promise.all(
-      [view.upper, view.work, view.merged].map((dir) =>
-        rm(dir, { recursive: true, force: true }).catch(() => {}),
-      ),
-    )
-    await discard(from)
-    return false
+  // Not started yet: making it now costs the same as making the view itself.
+  if (current?.timer) clearTimeout(current.timer)
+  const view = await current?.view
+  if (!view) return undefined
+  if (current?.key !== key) {
+    // Another golden or root: the ready view is of no use now.
+    await discard(view)
+    return undefined
   }
-  void Promise.all([dropUpper(from), rm(from.dir, { recursive: true, force: true })])
-    .catch(() => {})
-    .finally(() => untrackView(from.dir))
-  return true
-}
-
-function refill(key: string, make: () => Promise<View | undefined>): void {
-  ready = { key, view: make() }
-}
-
-async function prepare(
-  backend: Backend,
-  root: string,
-  home: string | undefined,
-  layers: readonly string[],
-): Promise<View | undefined> {
-  let dir: string | undefined
   try {
-    // A record like any view's: the sweeper leaves it be while this process lives.
-    dir = await makeViewDir(root, 'pool', { run: runOwner(), backend: backend.name, label: 'pool' })
-    // An exit or a signal before a test takes it unmounts and deletes it.
-    trackView(dir)
-    const view: View = {
-      dir,
-      merged: join(dir, 'merged'),
-      ...(await placeUpper(dir, home)),
-      layers,
-    }
-    await backend.create(view)
-    return view
+    return handOver(view, label, run)
   } catch (error) {
-    log('preparing a view failed, not pooling: %s', error)
-    if (dir) await discard({ dir, merged: join(dir, 'merged'), ...(await placed(dir)) })
+    log('handing over %s failed: %s', view.dir, error)
+    await discard(view)
     return undefined
   }
 }
 
-// Where a half-made view's upper went: through the links placeUpper left.
-async function placed(dir: string): Promise<Pick<View, 'upper' | 'work'>> {
-  const upper = await realpath(join(dir, 'upper')).catch(() => join(dir, 'upper'))
-  const work = await realpath(join(dir, 'work')).catch(() => join(dir, 'work'))
-  return { upper, work }
+/**
+ * Prepares the next view for this setup while the current test runs, when
+ * the setup was asked for twice in a row. It starts on an unref'd timer: a
+ * process that has nothing else to do exits instead of preparing, and a
+ * view prepared but never taken is taken down by the exit handler.
+ */
+export function prepareNext(setup: PoolSetup, handed: boolean): void {
+  if (!pooling(setup)) return
+  const key = keyOf(setup)
+  const repeated = lastKey === key
+  lastKey = key
+  if (!(repeated || handed) || ready) return
+
+  const next: Ready = { key }
+  next.timer = setTimeout(() => {
+    next.timer = undefined
+    next.view = prepare(setup)
+  }, 0).unref()
+  ready = next
 }
 
-async function discard(view: Pick<View, 'dir' | 'merged' | 'upper' | 'work'>): Promise<void> {
-  await unmountAll(view.merged).catch(() => {})
-  await dropUpper(view).catch(() => {})
-  await rm(view.dir, { recursive: true, force: true }).catch(() => {})
+function handOver(from: View, label: string, run: Owner): View {
+  // The same random tail as the ready view: unique in the root already.
+  const dir = join(dirname(from.dir), `${PREFIX}${safeName(label)}-${basename(from.dir).slice(-6)}`)
+  renameSync(from.dir, dir)
+  trackView(dir)
+  untrackView(from.dir)
+  const moved = (path: string) => (dirname(path) === from.dir ? join(dir, basename(path)) : path)
+  const view = {
+    ...from,
+    dir,
+    merged: join(dir, 'merged'),
+    upper: moved(from.upper),
+    work: moved(from.work),
+  }
+  writeRecordSync(dir, { run, backend: 'overlay', label, owner: ownOwner(), created: Date.now() })
+  return view
+}
+
+async function prepare(setup: PoolSetup): Promise<View | undefined> {
+  let dir: string | undefined
+  let view: View | undefined
+  try {
+    // The record names this process as its run too: a ready view is not a
+    // view of the run (a run's summary would count it as left over) until
+    // a test takes it and it is recorded again.
+    const own = ownOwner()
+    dir = await makeViewDir(setup.root, 'pool', { run: own, backend: 'overlay', label: 'pool' })
+    // An exit or a signal before a test takes it unmounts and deletes it.
+    trackView(dir)
+    const placed = await placeUpper(dir, setup.home)
+    view = { dir, merged: join(dir, 'merged'), ...placed, layers: setup.layers }
+    await setup.backend.create(view)
+    return view
+  } catch (error) {
+    log('preparing a view failed, making views in place: %s', error)
+    if (view) await discard(view)
+    else if (dir) {
+      await removeTree(dir).catch(() => {})
+      untrackView(dir)
+    }
+    return undefined
+  }
+}
+
+async function discard(view: View): Promise<void> {
+  const result = await unmountMountPoint(view.merged).catch(() => undefined)
+  if (result && !result.detached) {
+    await dropUpper(view).catch(() => {})
+    await removeTree(view.dir).catch(() => {})
+  }
   untrackView(view.dir)
 }

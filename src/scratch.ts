@@ -9,10 +9,10 @@ import { trackView, untrackView } from './exit.js'
 import { describeHolders } from './mount/holders.js'
 import type { UnmountResult } from './mount/unmount.js'
 import { checkOptions, type ScratchOptions } from './options.js'
-import { pooled } from './pool.js'
+import { prepareNext, takeReady } from './pool.js'
 import { removeTree } from './remove.js'
 import { makeViewDir, type ViewRecord, writeRecord } from './root.js'
-import { forgetSetups, setUp } from './setup.js'
+import { forgetSetups, type Setup, setUp } from './setup.js'
 import { dropUpper, placeUpper } from './upper.js'
 import { verifyGoldens } from './verify.js'
 
@@ -43,21 +43,39 @@ export async function createScratch(options: ScratchOptions): Promise<Scratch> {
   signal?.throwIfAborted()
 
   const setup = await setUp(checked)
-  const { layers, root, plan } = setup
-  // A view mounted ahead of time is handed over where one is ready.
-  const backend = pooled(setup.backend, root, plan.home)
+  const { layers, root, plan, backend } = setup
   if (checked.verify) await verifyGoldens(layers.map((layer) => layer.path))
   signal?.throwIfAborted()
 
+  const pool = { root, home: plan.home, layers: layers.map((layer) => layer.path), backend }
+  // A view mounted ahead of time is handed over where one is ready.
+  const handed = await takeReady(pool, label, setup.run)
+  const view = handed ?? (await makeView(checked, setup, label))
+  try {
+    // A test that timed out while its view was being made has moved on and
+    // will never dispose it: take it down here.
+    signal?.throwIfAborted()
+  } catch (error) {
+    await abandon(view, backend)
+    throw error
+  }
+  prepareNext(pool, handed !== undefined)
+
+  log('created %s (%s) in %d ms', view.merged, backend.name, performance.now() - started)
+  return new Scratch(view, backend, label, performance.now() - started)
+}
+
+async function makeView(options: ScratchOptions, setup: Setup, label: string): Promise<View> {
+  const { backend, plan } = setup
   const record = { run: setup.run, backend: backend.name, label }
   let dir: string
   try {
-    dir = await makeViewDir(root, label, record)
+    dir = await makeViewDir(setup.root, label, record)
   } catch (error) {
     // The root may have gone since it was checked: check it again, once.
     forgetSetups()
     if (errnoOf(error) !== 'ENOENT') throw error
-    dir = await makeViewDir((await setUp(checked)).root, label, record)
+    dir = await makeViewDir((await setUp(options)).root, label, record)
   }
   // From here a signal or an exit unmounts the view, even half made.
   trackView(dir)
@@ -65,23 +83,23 @@ export async function createScratch(options: ScratchOptions): Promise<Scratch> {
     dir,
     merged: join(dir, 'merged'),
     ...(await placeUpper(dir, backend.name === 'copy' ? undefined : plan.home)),
-    layers: layers.map((layer) => layer.path),
+    layers: setup.layers.map((layer) => layer.path),
   }
   try {
     await backend.create(view)
-    // A test that timed out while its view was being made has moved on and
-    // will never dispose it: take it down here.
-    signal?.throwIfAborted()
   } catch (error) {
     forgetSetups()
-    const taken = await backend.destroy(view).catch(() => undefined)
-    if (taken && !taken.detached) await removeView(view, backend).catch(() => {})
-    if (taken) untrackView(dir)
+    await abandon(view, backend)
     throw error
   }
+  return view
+}
 
-  log('created %s (%s) in %d ms', view.merged, backend.name, performance.now() - started)
-  return new Scratch(view, backend, label, performance.now() - started)
+// Takes down a view no test will get; a busy one is the sweeper's.
+async function abandon(view: View, backend: Backend): Promise<void> {
+  const taken = await backend.destroy(view).catch(() => undefined)
+  if (taken && !taken.detached) await removeView(view, backend).catch(() => {})
+  if (taken) untrackView(view.dir)
 }
 
 /** One private view of a golden tree. */
