@@ -10,7 +10,7 @@ import { describeHolders } from './mount/holders.js'
 import type { UnmountResult } from './mount/unmount.js'
 import { checkOptions, type ScratchOptions } from './options.js'
 import { prepareNext, takeReady } from './pool.js'
-import { removeTree } from './remove.js'
+import { removeSmallSync, removeTree } from './remove.js'
 import { makeViewDir, type ViewRecord, writeRecord } from './root.js'
 import { forgetSetups, type Setup, setUp } from './setup.js'
 import { dropUpper, placeUpper } from './upper.js'
@@ -243,7 +243,9 @@ async function emptyView(view: View): Promise<void> {
 
 /** Deletes the view dir, or all of it but the kept changes. */
 async function removeView(view: View, _backend: Backend, keepKept = false): Promise<void> {
-  await dropUpper(view)
+  // An upper on a tmpfs has a dir of its own there; a small one goes at once.
+  const side = dirname(view.upper)
+  if (side === view.dir || !removeSmallSync(side)) await dropUpper(view)
   if (!keepKept) {
     await removeTree(view.dir)
     return
