@@ -9,6 +9,7 @@ const COLORS = [
   '#c05621',
   '#9b2c2c',
   '#6b46c1',
+  '#4a5568',
 ]
 const xml = (text) => String(text).replace(/[<>&"]/g, (c) => `&#${c.charCodeAt(0)};`)
 

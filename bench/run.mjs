@@ -7,10 +7,13 @@
 // slow ones are sampled a few times. Prints a table with ratios against
 // scratchfs overlay, writes bench/results.json and docs/bench.svg.
 // --quick (CI): the 10k golden only; fails unless overlay is at least 50x
-// cheaper than fs-fixture, a margin noise cannot cross.
+// cheaper than fs-fixture, a margin noise cannot cross. The full run also
+// measures the opt-in pool of ready views (SCRATCHFS_POOL=1) and memory
+// over 5,000 views.
 import { execFile } from 'node:child_process'
 import { existsSync, readdirSync, statSync } from 'node:fs'
 import { mkdir, rm, writeFile } from 'node:fs/promises'
+import { availableParallelism, loadavg } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
@@ -45,6 +48,7 @@ async function main() {
     throw new Error('dist/ is missing: run npm run build first')
   }
   await mkdir(root, { recursive: true })
+  const load = loadavg()[0]
   const goldens = await goldensToRun()
   const contenders = await contendersHere()
   say(`contenders: ${contenders.join(', ')}`)
@@ -63,7 +67,7 @@ async function main() {
 
   const results = {
     date: new Date().toISOString(),
-    machine: machine(),
+    machine: { ...machine(), load: [load, loadavg()[0]] },
     quick,
     rows,
     memory,
@@ -118,7 +122,7 @@ async function contendersHere() {
   const list = ['overlay-disk', 'overlay-tmpfs', 'overlay-spawn']
   const probe = await import(join(project, 'dist', 'backends', 'probe.js'))
   if (probe.backends?.['fuse-overlayfs']) list.push('fuse-overlayfs')
-  if (process.argv.includes('--pool')) list.push('overlay-pool')
+  if (!quick || process.argv.includes('--pool')) list.push('overlay-pool')
   list.push('copy', 'cp -a', 'fs-extra', 'fs-fixture')
   return list
 }
@@ -208,12 +212,26 @@ async function measureMemory(golden) {
   return { views: MEMORY_VIEWS, usage: result.usage, median: quantile(result.times, 0.5) }
 }
 
+// RSS is what the target is about; heapTotal (what V8 has reserved) shows
+// how much of it is V8 sizing its young generation to the allocation rate,
+// heapUsed whether objects pile up, and the second half whether it is flat.
 function describeMemory(memory) {
   if (memory.error) return `failed (${memory.error})`
-  const [first, last] = memory.usage
+  const first = memory.usage[0]
+  const last = memory.usage.at(-1)
+  const middle = memory.usage.find((sample) => sample.after >= last.after / 2)
   if (!first || !last) return 'not recorded'
   const mb = (bytes) => `${(bytes / 2 ** 20).toFixed(1)} MB`
-  return `RSS ${mb(first.rss)} -> ${mb(last.rss)} (${mb(last.rss - first.rss)}), heap ${mb(first.heapUsed)} -> ${mb(last.heapUsed)} (${mb(last.heapUsed - first.heapUsed)}), from view ${first.after} to ${last.after}`
+  const growth = (key, from = first) =>
+    `${mb(from[key])} -> ${mb(last[key])} (${mb(last[key] - from[key])})`
+  return [
+    `from view ${first.after} to ${last.after}: RSS ${growth('rss')}, V8 heap reserved ${growth('heapTotal')}, used ${growth('heapUsed')}`,
+    middle && middle !== last
+      ? `from view ${middle.after} to ${last.after}: RSS ${growth('rss', middle)}, heap used ${growth('heapUsed', middle)}`
+      : '',
+  ]
+    .filter(Boolean)
+    .join('; ')
 }
 
 function quantile(values, q) {
@@ -297,8 +315,8 @@ function targets(rows, memory) {
       ff.median / copy.median >= 5,
       `copy backend >= 5x faster than fs-fixture (${(ff.median / copy.median).toFixed(1)}x)`,
     )
-  if (memory?.usage?.length === 2) {
-    const growth = memory.usage[1].rss - memory.usage[0].rss
+  if (memory?.usage?.length >= 2) {
+    const growth = memory.usage.at(-1).rss - memory.usage[0].rss
     check(
       growth < 10 * 2 ** 20,
       `memory growth < 10 MB over ${MEMORY_VIEWS} views (RSS ${(growth / 2 ** 20).toFixed(1)} MB)`,
@@ -311,7 +329,7 @@ function machine() {
   return {
     node: process.version,
     platform: process.platform,
-    cpus: globalThis.navigator?.hardwareConcurrency ?? 0,
+    cpus: availableParallelism(),
   }
 }
 

@@ -1,15 +1,24 @@
 // One batch of views for one contender, in a fresh process: prints the
 // milliseconds of each view (create, write one file, dispose) as JSON.
+// Like a real test, each holds its view a moment (HOLD_MS, not counted):
+// teardown or preparation left for later gets its chance to run, and its
+// cost shows in the wall time of the batch.
 // Usage: node bench/worker.mjs <contender> <golden> <root> <count> [--memory]
 import { execFile } from 'node:child_process'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { promisify } from 'node:util'
 
 const [contender, golden, root, countText] = process.argv.slice(2)
 const count = Number(countText)
 const memory = process.argv.includes('--memory')
 const run = promisify(execFile)
+
+/** How long each test holds its view, between the write and dispose. */
+const HOLD_MS = 2
+/** Views after which memory is sampled (and after the last). */
+const SAMPLES = new Set([100, 1000, 2500])
 
 const scratchOptions = {
   'overlay-disk': { backend: 'overlay', upper: 'disk' },
@@ -62,13 +71,16 @@ for (let index = 0; index < count; index++) {
   const view = await make()
   const ready = performance.now()
   await writeFile(join(view.path, 'bench-written.txt'), `view ${index}\n`)
+  const written = performance.now()
+  await sleep(HOLD_MS)
+  const held = performance.now()
   await view.dispose()
-  times.push(performance.now() - begin)
+  times.push(written - begin + (performance.now() - held))
   waits.push(ready - begin)
-  if (memory && (index === 99 || index === count - 1)) {
+  if (memory && (SAMPLES.has(index + 1) || index === count - 1)) {
     globalThis.gc?.()
-    const { rss, heapUsed } = process.memoryUsage()
-    usage.push({ after: index + 1, rss, heapUsed })
+    const { rss, heapTotal, heapUsed, external } = process.memoryUsage()
+    usage.push({ after: index + 1, rss, heapTotal, heapUsed, external })
   }
 }
 const wall = performance.now() - started
