@@ -6,6 +6,7 @@ export type ScratchfsErrorCode =
   | 'EBACKEND'
   | 'EMOUNT'
   | 'EUNMOUNT'
+  | 'EBUSY'
   | 'EDISPOSED'
   | 'EVERIFY'
 

@@ -1,13 +1,13 @@
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
-import fse from 'fs-extra'
 import type { Backend, BackendName, View } from './backends/types.js'
 import type { Change } from './changes.js'
 import { debug } from './debug.js'
 import { errnoOf, ScratchfsError, show } from './errors.js'
 import { trackView, untrackView } from './exit.js'
-import { describeHolders } from './mount/holders.js'
-import type { UnmountResult } from './mount/unmount.js'
+import { keepChanges } from './keep.js'
+import { describeHolders, waitForRelease } from './mount/holders.js'
+import { UNMOUNT_PATIENCE_MS, type UnmountResult } from './mount/unmount.js'
 import { checkOptions, type ScratchOptions } from './options.js'
 import { prepareNext, takeReady } from './pool.js'
 import { removeSmallSync, removeTree } from './remove.js'
@@ -136,6 +136,19 @@ export class Scratch implements AsyncDisposable {
   /** Puts the view back to the golden; `path` stays the same. */
   reset(): Promise<void> {
     return this.#serial(async () => {
+      // Resetting deletes the upper: with a process still writing into it,
+      // its writes would vanish. Refuse, naming who holds the view.
+      const holders = await waitForRelease(this.#view.merged, UNMOUNT_PATIENCE_MS)
+      if (holders.length > 0) {
+        throw new ScratchfsError(
+          'EBUSY',
+          `scratch view ${show(this.path)} (${this.label}) cannot be reset while in use: ${describeHolders(holders)}`,
+          {
+            path: this.path,
+            fix: 'stop the processes and close the files inside the view before reset()',
+          },
+        )
+      }
       await this.#takeDown()
       await emptyView(this.#view)
       await this.#backend.create(this.#view)
@@ -154,7 +167,7 @@ export class Scratch implements AsyncDisposable {
 
   async #dispose(keep: boolean): Promise<void> {
     const started = performance.now()
-    if (keep) this.kept = await keepChanges(this.#view, this.#backend, this.label)
+    if (keep) this.kept = await this.#keep()
     const unmounted = await this.#takeDown()
     untrackView(this.#view.dir)
     this.timings.retries = unmounted.retries
@@ -167,6 +180,22 @@ export class Scratch implements AsyncDisposable {
     }
     this.timings.teardown = performance.now() - started
     log('disposed %s in %d ms', this.#view.merged, this.timings.teardown)
+  }
+
+  // Keeping is for debugging: if it fails, the view is still unmounted and
+  // the failure is a warning, never the test's result.
+  async #keep(): Promise<string | undefined> {
+    try {
+      const kept = await keepChanges(this.#view, await this.#backend.changes(this.#view))
+      await updateRecord(this.#view, this.#backend, this.label, { kept })
+      return kept
+    } catch (error) {
+      process.emitWarning(
+        `scratchfs could not keep view ${show(this.#view.merged)} (${this.label}): ${(error as Error).message}`,
+        { code: 'SCRATCHFS_KEEP', detail: 'The view was removed like a passed one.' },
+      )
+      return undefined
+    }
   }
 
   async #takeDown(): Promise<UnmountResult> {
@@ -199,26 +228,6 @@ export class Scratch implements AsyncDisposable {
     this.#busy = next
     return next
   }
-}
-
-/** Copies what the view added or modified out of it, before it is unmounted. */
-async function keepChanges(view: View, backend: Backend, label: string): Promise<string> {
-  const kept = join(view.dir, 'kept')
-  const changes = await backend.changes(view)
-  await mkdir(kept)
-  for (const change of changes) {
-    if (change.kind === 'deleted') continue
-    const target = join(kept, change.path)
-    await mkdir(dirname(target), { recursive: true })
-    await fse.copy(join(view.merged, change.path), target, {
-      dereference: false,
-      preserveTimestamps: true,
-    })
-  }
-  const listing = changes.map((change) => `${change.kind} ${change.path}\n`).join('')
-  await writeFile(join(view.dir, 'changes.txt'), listing)
-  await updateRecord(view, backend, label, { kept })
-  return kept
 }
 
 async function updateRecord(

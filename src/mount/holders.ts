@@ -52,3 +52,16 @@ export function describeHolders(holders: readonly Holder[]): string {
     .map((holder) => `pid ${holder.pid} (${holder.command}) holds ${holder.what}`)
     .join('; ')
 }
+
+/**
+ * Waits up to `patienceMs` for every process to let go of a path; returns
+ * those that still hold it.
+ */
+export async function waitForRelease(path: string, patienceMs: number): Promise<Holder[]> {
+  const deadline = Date.now() + patienceMs
+  for (;;) {
+    const holders = await findHolders(path)
+    if (holders.length === 0 || Date.now() >= deadline) return holders
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+}

@@ -1,5 +1,6 @@
 import { access, mkdir, readdir, readFile, realpath, rm, unlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { execa } from 'execa'
 import { afterEach, expect, test } from 'vitest'
 import { createScratch } from '../../src/index.js'
 import { snapshot, type Tree } from '../helpers.js'
@@ -82,6 +83,48 @@ describeEachBackend('Scratch lifecycle', (backend) => {
     expect(kept.startsWith(`${join(space.root, view ?? '')}/`)).toBe(true)
     await rm(join(space.root, view ?? ''), { recursive: true, force: true })
   })
+
+  test('a view holding a FIFO and a socket is still kept: the rest copied, those listed, the mount gone', async () => {
+    const space = await workspace(TREE)
+    const scratch = await createScratch({ golden: space.golden, root: space.root, backend })
+    await scribble(scratch.path)
+    await execa('mkfifo', [join(scratch.path, 'pipe')])
+    // A socket left behind by a process that is gone, as a dev server leaves one.
+    const bind = "import socket; socket.socket(socket.AF_UNIX).bind('sock')"
+    await execa('python3', ['-c', bind], { cwd: scratch.path })
+
+    await scratch.dispose({ keep: true })
+    const kept = scratch.kept ?? ''
+    expect(kept).not.toBe('')
+    expect((await leftovers(space)).mounts).toEqual([])
+    expect(await readFile(join(kept, 'new/deep/c.txt'), 'utf8')).toBe('c')
+    const notKept = await readFile(join(kept, '../not-kept.txt'), 'utf8')
+    expect(notKept).toMatch(/^pipe: a FIFO cannot be copied$/m)
+    expect(notKept).toMatch(/^sock: a socket cannot be copied$/m)
+    expect(await readFile(join(kept, '../changes.txt'), 'utf8')).toMatch(/^added pipe$/m)
+    await rm(join(kept, '..'), { recursive: true, force: true })
+  })
+
+  test('reset() refuses while a process holds the view, naming it, and leaves the view as it was', async () => {
+    const space = await workspace(TREE)
+    await using scratch = await createScratch({ golden: space.golden, root: space.root, backend })
+    await writeFile(join(scratch.path, 'mine.txt'), 'mine')
+    const child = execa('sleep', ['30'], { cwd: scratch.path, reject: false })
+    try {
+      const error = await scratch.reset().catch((caught: unknown) => caught)
+      expect(error).toMatchObject({ code: 'EBUSY', path: scratch.path })
+      expect(String((error as Error).message)).toMatch(
+        new RegExp(`pid ${child.pid} \\(sleep 30\\)`),
+      )
+      expect(String((error as Error).message)).toMatch(/\nFix: stop the processes/)
+      expect(await readFile(join(scratch.path, 'mine.txt'), 'utf8')).toBe('mine')
+    } finally {
+      child.kill()
+      await child
+    }
+    await scratch.reset()
+    expect(await scratch.changes()).toEqual([])
+  }, 20_000)
 
   test('changes() and reset() after dispose() fail with EDISPOSED', async () => {
     const space = await workspace(TREE)
