@@ -31,6 +31,7 @@ export function chartSvg(rows, title) {
 
   const parts = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${bottom + 60 + 18 * Math.ceil(contenders.length / 4)}" font-family="sans-serif" font-size="12">`,
+    `<title>${xml(title)}</title>`,
     '<rect width="100%" height="100%" fill="white"/>',
     `<text x="${left}" y="24" font-size="15" font-weight="bold">${xml(title)}</text>`,
   ]

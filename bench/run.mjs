@@ -85,10 +85,12 @@ async function main() {
 
   // The one assertion: a margin no amount of noise on a shared machine crosses.
   const gate = ratioOf(rows, '10k', 'fs-fixture')
-  if (quick && !(gate >= 50)) {
-    say(
-      `FAIL: overlay is ${gate?.toFixed(0)}x cheaper than fs-fixture at 10k files; at least 50x expected`,
-    )
+  if (!quick) return
+  const verdict = `overlay is ${gate?.toFixed(0)}x cheaper than fs-fixture at 10k files (the gate: at least 50x)`
+  if (gate >= 50) {
+    say(`bench --quick: PASS: ${verdict}; the targets above are reported, not asserted`)
+  } else {
+    say(`bench --quick: FAIL: ${verdict}`)
     process.exitCode = 1
   }
 }
