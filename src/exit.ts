@@ -2,6 +2,7 @@ import { readdirSync, readFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { isMainThread } from 'node:worker_threads'
 import { debug } from './debug.js'
+import { errnoOf } from './errors.js'
 import { unmountAllSync } from './mount/unmount.js'
 import { PREFIX, RECORD, type ViewRecord } from './root.js'
 
@@ -12,6 +13,9 @@ const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const
 
 /** View dirs of this thread that may hold mounts. */
 const live = new Set<string>()
+
+/** How long the exit path waits for killed writers to let go of a view. */
+const WRITER_PATIENCE_MS = 1000
 
 /**
  * Remembers a view dir until it is taken down, so that a signal or an exit
@@ -56,18 +60,101 @@ function onSignal(signal: NodeJS.Signals): void {
 
 // Synchronous: nothing asynchronous runs in 'exit' or once a signal must
 // end the process. A view that came off cleanly is deleted; one still busy
-// was detached and its dir stays for the sweeper (its owner is gone now).
+// was detached, and one that resists deleting stays: both are the
+// sweeper's, since their owner (this process) is gone from now on.
 function takeDownAll(): void {
-  for (const dir of live) {
-    const clean = unmountAllSync(dir)
-    try {
-      if (clean) rmSync(dir, { recursive: true, force: true })
-    } catch {
-      // A dir that resists (a mode-000 leftover) is the sweeper's: its owner is gone now.
-    }
-    log('took down %s at exit (%s)', dir, clean ? 'deleted' : 'detached, left for the sweeper')
-  }
+  const children = ownChildren()
+  for (const dir of live) log('took down %s at exit: %s', dir, takeDownSync(dir, children))
   live.clear()
+}
+
+/** Unmounts and deletes one view dir, and says what became of it. */
+function takeDownSync(dir: string, children: readonly Child[]): string {
+  // A view still being copied: deleting it while cp fills it fails, or
+  // deletes half of it.
+  killWritersSync(dir, children)
+  if (!unmountAllSync(dir)) return 'still in use, detached and left for the sweeper'
+  try {
+    removeViewDirSync(dir)
+    return 'deleted'
+  } catch (error) {
+    return `not deleted (${errnoOf(error) ?? String(error)}), left for the sweeper`
+  }
+}
+
+// The record goes last: a dir that could only be half deleted still says
+// whose it was, so the sweeper removes it at once instead of after the
+// grace it gives a half-made dir.
+function removeViewDirSync(dir: string): void {
+  let names: string[]
+  try {
+    names = readdirSync(dir)
+  } catch (error) {
+    if (errnoOf(error) === 'ENOENT') return
+    throw error
+  }
+  for (const name of names) {
+    if (name !== RECORD) rmSync(join(dir, name), { recursive: true, force: true })
+  }
+  rmSync(dir, { recursive: true, force: true })
+}
+
+/**
+ * Kills this process's own children that name the view dir in their
+ * arguments (a copy's cp: a worker thread's too, since threads share the
+ * pid) and waits, blocking, until each has exited: a zombie holds nothing
+ * open, so the last write into the view has landed.
+ */
+function killWritersSync(dir: string, children: readonly Child[]): void {
+  const inside = `${dir}/`
+  const writers = children
+    .filter((child) => child.args.some((arg) => arg === dir || arg.startsWith(inside)))
+    .map((child) => child.pid)
+  for (const pid of writers) {
+    try {
+      process.kill(pid, 'SIGKILL')
+    } catch {}
+  }
+  const deadline = Date.now() + WRITER_PATIENCE_MS
+  const pause = new Int32Array(new SharedArrayBuffer(4))
+  for (const pid of writers) {
+    while (stateOf(pid)?.running && Date.now() < deadline) Atomics.wait(pause, 0, 0, 2)
+  }
+}
+
+interface Child {
+  pid: number
+  args: string[]
+}
+
+/** This process's running children with their arguments; none where there is no /proc. */
+function ownChildren(): Child[] {
+  let pids: string[]
+  try {
+    pids = readdirSync('/proc').filter((name) => /^\d+$/.test(name))
+  } catch {
+    return []
+  }
+  const children: Child[] = []
+  for (const pid of pids.map(Number)) {
+    const state = stateOf(pid)
+    if (!state?.running || state.ppid !== process.pid) continue
+    try {
+      children.push({ pid, args: readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0') })
+    } catch {}
+  }
+  return children
+}
+
+/** From /proc/<pid>/stat: whether it still runs (not a zombie) and its parent. */
+function stateOf(pid: number): { running: boolean; ppid: number } | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1')
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    return { running: !/^[ZX]/.test(fields[0] ?? ''), ppid: Number(fields[1]) }
+  } catch {
+    return undefined
+  }
 }
 
 const watchedRoots = new Set<string>()
@@ -92,6 +179,7 @@ function takeDownOwned(root: string): void {
   } catch {
     return
   }
+  let children: Child[] | undefined
   for (const name of names) {
     const dir = join(root, name)
     let record: ViewRecord
@@ -101,10 +189,7 @@ function takeDownOwned(root: string): void {
       continue
     }
     if (record.owner.pid !== process.pid || record.kept || record.detached) continue
-    const clean = unmountAllSync(dir)
-    try {
-      if (clean) rmSync(dir, { recursive: true, force: true })
-    } catch {}
-    log('took down thread view %s at exit (%s)', dir, clean ? 'deleted' : 'detached')
+    children ??= ownChildren()
+    log('took down thread view %s at exit: %s', dir, takeDownSync(dir, children))
   }
 }

@@ -8,7 +8,7 @@ import { usesSyscalls } from './mount/syscall.js'
 import { unmountMountPoint } from './mount/unmount.js'
 import type { Owner } from './proc.js'
 import { removeTree } from './remove.js'
-import { makeViewDir, ownOwner, PREFIX, safeName, writeRecordSync } from './root.js'
+import { makeViewDir, ownOwner, PREFIX, RECORD, safeName, writeRecordSync } from './root.js'
 import { dropUpper, placeUpper } from './upper.js'
 
 const log = debug('pool')
@@ -149,7 +149,7 @@ async function prepare(setup: PoolSetup): Promise<View | undefined> {
     log('preparing a view failed, making views in place: %s', error)
     if (view) await discard(view)
     else if (dir) {
-      await removeTree(dir).catch(() => {})
+      await removeTree(dir, { last: RECORD }).catch(() => {})
       untrackView(dir)
     }
     return undefined
@@ -160,7 +160,7 @@ async function discard(view: View): Promise<void> {
   const result = await unmountMountPoint(view.merged).catch(() => undefined)
   if (result && !result.detached) {
     await dropUpper(view).catch(() => {})
-    await removeTree(view.dir).catch(() => {})
+    await removeTree(view.dir, { last: RECORD }).catch(() => {})
   }
   untrackView(view.dir)
 }

@@ -6,14 +6,23 @@ import { errnoOf } from './errors.js'
 /** How many entries a blocking delete takes on before it leaves the rest to fs.rm. */
 export const SYNC_REMOVE_BUDGET = 64
 
+export interface RemoveOptions {
+  /**
+   * An entry directly in `dir` deleted only after everything else: a view
+   * dir's record, so that a delete cut short (the process exited, its
+   * thread was stopped) leaves a dir that still says whose it was.
+   */
+  last?: string
+}
+
 /**
  * Deletes a view dir. Most views hold a dozen entries: deleting those in
  * place, blocking, costs a third of fs.rm's walk through the thread pool.
  * A bigger tree (a test that installed packages) goes on without blocking.
  */
-export async function removeTree(dir: string): Promise<void> {
-  if (removeSmallSync(dir)) return
-  await removeBig(dir)
+export async function removeTree(dir: string, options: RemoveOptions = {}): Promise<void> {
+  if (removeSmallSync(dir, SYNC_REMOVE_BUDGET, options.last)) return
+  await removeBig(dir, options.last)
 }
 
 /**
@@ -21,18 +30,21 @@ export async function removeTree(dir: string): Promise<void> {
  * false when it was bigger than the budget or something resisted (then what
  * is left is for the caller). Symlinks are unlinked, never followed.
  */
-export function removeSmallSync(dir: string, budget = SYNC_REMOVE_BUDGET): boolean {
+export function removeSmallSync(dir: string, budget = SYNC_REMOVE_BUDGET, last?: string): boolean {
   const left = { entries: budget }
   try {
-    removeWithin(dir, left)
+    removeWithin(dir, left, last)
     return true
   } catch (error) {
     return errnoOf(error) === 'ENOENT' && left.entries === budget
   }
 }
 
-function removeWithin(dir: string, left: { entries: number }): void {
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+function removeWithin(dir: string, left: { entries: number }, last?: string): void {
+  const entries = readdirSync(dir, { withFileTypes: true })
+  // Sorted stably: the entry to go last goes last, the rest keep their order.
+  entries.sort((a, b) => Number(a.name === last) - Number(b.name === last))
+  for (const entry of entries) {
     if (--left.entries < 0) throw Object.assign(new Error('over budget'), { code: 'EBUDGET' })
     const path = join(dir, entry.name)
     if (entry.isDirectory()) removeWithin(path, left)
@@ -45,14 +57,27 @@ function removeWithin(dir: string, left: { entries: number }): void {
 // dirs; a non-root owner cannot delete what they hold until they are made
 // accessible again, so on EACCES the dirs are unlocked and the delete is
 // tried once more.
-async function removeBig(dir: string): Promise<void> {
+async function removeBig(dir: string, last: string | undefined): Promise<void> {
   try {
-    await rm(dir, { recursive: true, force: true })
+    await removeAll(dir, last)
     return
   } catch (error) {
     if (errnoOf(error) !== 'EACCES' && errnoOf(error) !== 'EPERM') throw error
   }
   await unlockDirs(dir)
+  await removeAll(dir, last)
+}
+
+async function removeAll(dir: string, last: string | undefined): Promise<void> {
+  if (last !== undefined) {
+    const names = await readdir(dir).catch((error: unknown) => {
+      if (errnoOf(error) === 'ENOENT') return [] as string[]
+      throw error
+    })
+    for (const name of names) {
+      if (name !== last) await rm(join(dir, name), { recursive: true, force: true })
+    }
+  }
   await rm(dir, { recursive: true, force: true })
 }
 

@@ -11,7 +11,7 @@ import { UNMOUNT_PATIENCE_MS, type UnmountResult } from './mount/unmount.js'
 import { checkOptions, type ScratchOptions } from './options.js'
 import { prepareNext, takeReady } from './pool.js'
 import { removeSmallSync, removeTree } from './remove.js'
-import { makeViewDir, type ViewRecord, writeRecord } from './root.js'
+import { makeViewDir, RECORD, type ViewRecord, writeRecord } from './root.js'
 import { forgetSetups, type Setup, setUp } from './setup.js'
 import { dropUpper, placeUpper } from './upper.js'
 import { verifyGoldens } from './verify.js'
@@ -86,10 +86,13 @@ async function makeView(options: ScratchOptions, setup: Setup, label: string): P
     layers: setup.layers.map((layer) => layer.path),
   }
   try {
-    await backend.create(view)
+    await backend.create(view, options.signal)
   } catch (error) {
-    forgetSetups()
     await abandon(view, backend)
+    // A test that timed out gets its own reason back; only a real failure
+    // makes the next view check everything again.
+    if (options.signal?.aborted) throw options.signal.reason
+    forgetSetups()
     throw error
   }
   return view
@@ -256,7 +259,7 @@ async function removeView(view: View, _backend: Backend, keepKept = false): Prom
   const side = dirname(view.upper)
   if (side === view.dir || !removeSmallSync(side)) await dropUpper(view)
   if (!keepKept) {
-    await removeTree(view.dir)
+    await removeTree(view.dir, { last: RECORD })
     return
   }
   await emptyView(view)

@@ -131,5 +131,5 @@ async function sweepOne(dir: string, record: ViewRecord | undefined, entry: Swep
       return
     }
   }
-  await removeTree(dir)
+  await removeTree(dir, { last: RECORD })
 }

@@ -1,7 +1,7 @@
 import { chmod, chown, lstat, mkdir, readdir, utimes } from 'node:fs/promises'
 import { availableParallelism } from 'node:os'
 import { basename, join } from 'node:path'
-import { execa } from 'execa'
+import { execa, type Options } from 'execa'
 import fse from 'fs-extra'
 import { diffView, mergedDirs } from '../changes.js'
 import { ScratchfsError, show } from '../errors.js'
@@ -11,12 +11,12 @@ import type { Backend, View } from './types.js'
 export const copy: Backend = {
   name: 'copy',
 
-  async create(view) {
+  async create(view, signal) {
     await mkdir(view.merged)
     const [top, ...lower] = view.layers
     if (top === undefined) return
-    if (lower.length === 0) await copyTree(top, view.merged)
-    else await copyMerged(view.layers, view.merged)
+    if (lower.length === 0) await copyTree(top, view.merged, signal)
+    else await copyMerged(view.layers, view.merged, signal)
   },
 
   destroy: async () => ({ retries: 0 }),
@@ -31,7 +31,12 @@ export const copy: Backend = {
  * above a non-directory stops the merge there. Only directories present in
  * more than one layer are walked; everything else is copied whole.
  */
-async function copyMerged(dirs: readonly string[], to: string): Promise<void> {
+async function copyMerged(
+  dirs: readonly string[],
+  to: string,
+  signal: AbortSignal | undefined,
+): Promise<void> {
+  signal?.throwIfAborted()
   const names = new Set<string>()
   for (const dir of dirs) for (const name of await readdir(dir)) names.add(name)
 
@@ -40,13 +45,13 @@ async function copyMerged(dirs: readonly string[], to: string): Promise<void> {
     const merged = await mergedDirs(dirs, name)
     if (merged.length > 1) {
       await mkdir(join(to, name))
-      await copyMerged(merged, join(to, name))
+      await copyMerged(merged, join(to, name), signal)
     } else {
       const top = await firstWith(dirs, name)
       if (top) whole.push(top)
     }
   }
-  await copyInto(whole, to)
+  await copyInto(whole, to, signal)
   await copyAttributes(dirs[0], to)
 }
 
@@ -74,17 +79,16 @@ async function copyAttributes(from: string | undefined, to: string): Promise<voi
  * where the filesystem can. One cp uses one core; the tree is split among
  * a cp per core. Elsewhere (macOS) fs-extra copies, links as they are.
  */
-async function copyTree(from: string, to: string): Promise<void> {
+async function copyTree(from: string, to: string, signal: AbortSignal | undefined): Promise<void> {
   if (process.platform !== 'linux') {
     await fse.copy(from, to, { dereference: false, preserveTimestamps: true, errorOnExist: false })
+    signal?.throwIfAborted()
     return
   }
   const split = COPY_PROCESSES > 1 ? await splitTree(from) : undefined
+  signal?.throwIfAborted()
   if (!split) {
-    const result = await execa('cp', ['-a', '--reflink=auto', '--', `${from}/.`, to], {
-      reject: false,
-      stdin: 'ignore',
-    })
+    const result = await cp(['-a', '--reflink=auto', '--', `${from}/.`, to], {}, signal)
     if (result.exitCode !== 0) throw copyTreeFailed(from, to, result)
     return
   }
@@ -95,21 +99,46 @@ async function copyTree(from: string, to: string): Promise<void> {
   const shares = Array.from({ length: COPY_PROCESSES }, (_, index) =>
     split.parts.filter((_, at) => at % COPY_PROCESSES === index),
   )
-  const results = await Promise.all(
+  // Settled, not all: an abort rejects every cp, and the view may only be
+  // removed once the last of them has exited.
+  const settled = await Promise.allSettled(
     shares
       .filter((share) => share.length > 0)
       .map((share) =>
-        execa('cp', ['-a', '--reflink=auto', '--parents', '-t', to, '--', ...share], {
-          cwd: from,
-          reject: false,
-          stdin: 'ignore',
-        }),
+        cp(['-a', '--reflink=auto', '--parents', '-t', to, '--', ...share], { cwd: from }, signal),
       ),
   )
+  const results = settled.map((outcome) => {
+    if (outcome.status === 'rejected') throw outcome.reason
+    return outcome.value
+  })
   const failed = results.find((result) => result.exitCode !== 0)
   if (failed) throw copyTreeFailed(from, to, failed)
   await Promise.all(split.dirs.map((dir) => copyAttributes(join(from, dir), join(to, dir))))
   await copyAttributes(from, to)
+}
+
+/**
+ * Runs one cp. An aborted signal kills it and rejects with the signal's
+ * reason once it has exited, so nothing writes into the view any more when
+ * the caller removes it. (A process that exits meanwhile kills it in its
+ * exit path: it names the view dir in its arguments.)
+ */
+async function cp(
+  args: readonly string[],
+  options: Pick<Options, 'cwd'>,
+  signal: AbortSignal | undefined,
+): Promise<{ exitCode?: number; stderr: string }> {
+  signal?.throwIfAborted()
+  const subprocess = execa('cp', args, {
+    ...options,
+    reject: false,
+    stdin: 'ignore',
+    ...(signal && { cancelSignal: signal }),
+  })
+  const result = await subprocess
+  signal?.throwIfAborted()
+  return result
 }
 
 /** How many cp processes share one copy: one per core, up to four. */
@@ -168,19 +197,20 @@ function copyTreeFailed(from: string, to: string, result: { stderr: string }): S
 }
 
 /** Copies entries into a directory under their own names, in one cp where there is GNU cp. */
-async function copyInto(sources: readonly string[], dir: string): Promise<void> {
+async function copyInto(
+  sources: readonly string[],
+  dir: string,
+  signal: AbortSignal | undefined,
+): Promise<void> {
   if (sources.length === 0) return
   if (process.platform !== 'linux') {
-    for (const source of sources) await copyTree(source, join(dir, basename(source)))
+    for (const source of sources) await copyTree(source, join(dir, basename(source)), signal)
     return
   }
   // Batches keep the argument list well under ARG_MAX.
   for (let start = 0; start < sources.length; start += 1000) {
     const batch = sources.slice(start, start + 1000)
-    const result = await execa('cp', ['-a', '--reflink=auto', '-t', dir, '--', ...batch], {
-      reject: false,
-      stdin: 'ignore',
-    })
+    const result = await cp(['-a', '--reflink=auto', '-t', dir, '--', ...batch], {}, signal)
     if (result.exitCode !== 0) throw copyFailed(dir, result)
   }
 }

@@ -13,9 +13,12 @@ import type { Backend, View } from './types.js'
 export const fuseOverlayfs: Backend = {
   name: 'fuse-overlayfs',
 
-  async create(view) {
+  async create(view, signal) {
     await Promise.all([mkdir(view.upper), mkdir(view.work), mkdir(view.merged)])
     await copyRootAttributes(view)
+    // Killing fuse-overlayfs halfway could leave its daemon serving a mount
+    // nobody records: a started mount runs to the end, the caller takes it down.
+    signal?.throwIfAborted()
     await mountFuseOverlay({ dir: view.dir, layers: view.layers })
   },
 

@@ -9,7 +9,9 @@ import type { Backend, View } from './types.js'
 export const overlay: Backend = {
   name: 'overlay',
 
-  async create(view) {
+  async create(view, signal) {
+    // A mount takes a millisecond and cannot be cut short: not starting it is enough.
+    signal?.throwIfAborted()
     // Blocking on purpose: three mkdirs cost less than three trips through
     // libuv's thread pool, and the mount itself is a blocking call too.
     for (const dir of [view.upper, view.work, view.merged]) mkdirSync(dir)

@@ -16,8 +16,12 @@ export interface View {
 /** How one kind of view is made, taken down and compared with its golden. */
 export interface Backend {
   readonly name: BackendName
-  /** Makes `view.merged` show the golden, writable; the dirs exist and are empty. */
-  create(view: View): Promise<void>
+  /**
+   * Makes `view.merged` show the golden, writable; the dirs exist and are
+   * empty. Once `signal` aborts it stops as soon as it can and rejects with
+   * the signal's reason; what it made so far stays for the caller to remove.
+   */
+  create(view: View, signal?: AbortSignal): Promise<void>
   /** Undoes create; what the view wrote stays on disk until the dir is removed. */
   destroy(view: View): Promise<UnmountResult>
   changes(view: View): Promise<Change[]>

@@ -40,7 +40,7 @@ export function scratch(options: ScratchFixtureOptions = {}): ScratchFixture {
   const { keepOnFailure = true, ...given } = options
   // Vitest reads the fixture's first parameter to learn its dependencies,
   // so it must stay a destructuring pattern.
-  return async ({ task, signal }, use) => {
+  return async ({ task, signal, onTestFinished }, use) => {
     const provided = inject(PROVIDE_KEY)
     const merged = withDefaults(provided, { label: task.name, ...given })
     if (merged.golden === undefined) {
@@ -53,8 +53,12 @@ export function scratch(options: ScratchFixtureOptions = {}): ScratchFixture {
       )
     }
     // A test that times out while its view is made aborts the signal:
-    // createScratch then takes the view down instead of handing it out.
-    const view = await createScratch({ ...merged, signal } as ScratchOptions)
+    // createScratch then stops and takes the view down instead of handing
+    // it out. The runner moves on at once and may stop the worker after
+    // the last test; waiting for that in a hook lets the take-down finish.
+    const making = createScratch({ ...merged, signal } as ScratchOptions)
+    onTestFinished(() => making.then(noop, noop))
+    const view = await making
 
     await use(view)
 
@@ -99,3 +103,5 @@ export function scratch(options: ScratchFixtureOptions = {}): ScratchFixture {
  * })
  */
 export const test = vitestTest.extend<{ scratch: Scratch }>({ scratch: scratch() })
+
+function noop(): void {}
