@@ -1,14 +1,19 @@
 import { constants, realpathSync } from 'node:fs'
 import { access, lstat, readlink, realpath, stat } from 'node:fs/promises'
-import { resolve, sep } from 'node:path'
+import { sep } from 'node:path'
+import { type Base, fromBase, showGiven } from './base.js'
 import { errnoOf, ScratchfsError, show } from './errors.js'
 
 /** A golden layer as scratchfs uses it: canonical, a readable directory. */
 export interface GoldenLayer {
   /** The path the user gave. */
   given: string
+  /** The same, absolute: from the base when it was relative. */
+  absolute: string
   /** Its realpath. */
   path: string
+  /** How messages name it: the given path, and what it resolved to. */
+  shown: string
 }
 
 /** Longest path the kernel resolves (PATH_MAX, with its terminating NUL). */
@@ -19,9 +24,12 @@ export const PATH_MAX = 4095
  * is mounted, so a bad golden fails with its own path rather than a mount
  * error about an alias.
  */
-export async function resolveGolden(golden: string | readonly string[]): Promise<GoldenLayer[]> {
+export async function resolveGolden(
+  golden: string | readonly string[],
+  base?: Base,
+): Promise<GoldenLayer[]> {
   const given = typeof golden === 'string' ? [golden] : [...golden]
-  const layers = await Promise.all(given.map((layer) => resolveLayer(layer)))
+  const layers = await Promise.all(given.map((layer) => resolveLayer(layer, base)))
   checkDisjoint(layers)
   return layers
 }
@@ -36,14 +44,15 @@ const resolved = new Map<string, GoldenLayer[]>()
  */
 export async function resolveGoldenOnce(
   golden: string | readonly string[],
+  base?: Base,
 ): Promise<GoldenLayer[]> {
   const given = typeof golden === 'string' ? [golden] : [...golden]
-  const key = given.map((layer) => resolve(layer)).join('\0')
+  const key = given.map((layer) => fromBase(layer, base)).join('\0')
   const known = resolved.get(key)
   if (known?.every(stillResolves)) return known
 
   resolved.delete(key)
-  const layers = await resolveGolden(given)
+  const layers = await resolveGolden(given, base)
   // A suite may make a golden per test: keep the last few, not every one.
   if (resolved.size >= 64) resolved.delete(resolved.keys().next().value ?? '')
   resolved.set(key, layers)
@@ -58,7 +67,7 @@ export function forgetGoldens(): void {
 // realpath(3) itself, a couple of microseconds: cheap enough for every view.
 function stillResolves(layer: GoldenLayer): boolean {
   try {
-    return realpathSync.native(resolve(layer.given)) === layer.path
+    return realpathSync.native(layer.absolute) === layer.path
   } catch {
     return false
   }
@@ -74,7 +83,7 @@ function checkDisjoint(layers: readonly GoldenLayer[]): void {
       const how = a.path === b.path ? 'are the same directory' : 'overlap (one is inside the other)'
       throw new ScratchfsError(
         'EGOLDEN',
-        `golden layers ${show(a.given)} and ${show(b.given)} ${how}; overlayfs cannot stack a tree on itself`,
+        `golden layers ${a.shown} and ${b.shown} ${how}; overlayfs cannot stack a tree on itself`,
         {
           path: b.given,
           fix: 'pass each layer once, as separate directories none of which holds another',
@@ -88,12 +97,13 @@ function isInside(child: string, parent: string): boolean {
   return child.startsWith(parent.endsWith(sep) ? parent : parent + sep)
 }
 
-async function resolveLayer(given: string): Promise<GoldenLayer> {
-  const absolute = resolve(given)
+async function resolveLayer(given: string, base: Base | undefined): Promise<GoldenLayer> {
+  const absolute = fromBase(given, base)
+  const shown = showGiven(given, base)
   if (Buffer.byteLength(absolute) > PATH_MAX) {
     throw new ScratchfsError(
       'EGOLDEN',
-      `golden ${show(given)} is ${Buffer.byteLength(absolute)} bytes long; the kernel resolves at most ${PATH_MAX}`,
+      `golden ${shown} is ${Buffer.byteLength(absolute)} bytes long; the kernel resolves at most ${PATH_MAX}`,
       { path: given, fix: 'move the golden tree to a shorter path, or symlink it from one' },
     )
   }
@@ -102,12 +112,12 @@ async function resolveLayer(given: string): Promise<GoldenLayer> {
   try {
     path = await realpath(absolute)
   } catch (error) {
-    throw await missing(given, absolute, error)
+    throw await missing(given, absolute, shown, error)
   }
 
   const info = await stat(path)
   if (!info.isDirectory()) {
-    throw new ScratchfsError('EGOLDEN', `golden ${show(given)} is a file, not a directory`, {
+    throw new ScratchfsError('EGOLDEN', `golden ${shown} is a file, not a directory`, {
       path: given,
       fix: 'pass the directory that holds the fixture tree as golden',
     })
@@ -118,30 +128,31 @@ async function resolveLayer(given: string): Promise<GoldenLayer> {
   } catch (error) {
     throw new ScratchfsError(
       'EGOLDEN',
-      `golden ${show(given)} is not readable by uid ${process.getuid?.()} (${errnoOf(error)})`,
+      `golden ${shown} is not readable by uid ${process.getuid?.()} (${errnoOf(error)})`,
       { path: given, fix: `make it readable, e.g. chmod -R u+rX ${show(path)}`, cause: error },
     )
   }
-  return { given, path }
+  return { given, absolute, path, shown }
 }
 
-async function missing(given: string, absolute: string, error: unknown): Promise<ScratchfsError> {
+async function missing(
+  given: string,
+  absolute: string,
+  shown: string,
+  error: unknown,
+): Promise<ScratchfsError> {
   const code = errnoOf(error)
   if (code === 'ENAMETOOLONG') {
-    return new ScratchfsError(
-      'EGOLDEN',
-      `golden ${show(given)} is longer than the kernel resolves`,
-      {
-        path: given,
-        fix: 'move the golden tree to a shorter path, or symlink it from one',
-        cause: error,
-      },
-    )
+    return new ScratchfsError('EGOLDEN', `golden ${shown} is longer than the kernel resolves`, {
+      path: given,
+      fix: 'move the golden tree to a shorter path, or symlink it from one',
+      cause: error,
+    })
   }
   if (code === 'ENOTDIR') {
     return new ScratchfsError(
       'EGOLDEN',
-      `golden ${show(given)} cannot exist: a path component above it is a file, not a directory`,
+      `golden ${shown} cannot exist: a path component above it is a file, not a directory`,
       {
         path: given,
         fix: 'check the path for a file name in the middle (a typo, or an archive not unpacked)',
@@ -152,7 +163,7 @@ async function missing(given: string, absolute: string, error: unknown): Promise
   if (code === 'EACCES') {
     return new ScratchfsError(
       'EGOLDEN',
-      `golden ${show(given)} cannot be reached: a parent directory is not searchable`,
+      `golden ${shown} cannot be reached: a parent directory is not searchable`,
       {
         path: given,
         fix: 'give the user search (x) permission on every directory above it',
@@ -166,7 +177,7 @@ async function missing(given: string, absolute: string, error: unknown): Promise
     const target = await readlink(absolute).catch(() => '?')
     return new ScratchfsError(
       'EGOLDEN',
-      `golden ${show(given)} is a symlink to ${show(target)}, which does not exist`,
+      `golden ${shown} is a symlink to ${show(target)}, which does not exist`,
       {
         path: given,
         fix: 'build the golden tree first, or point golden at the tree itself',
@@ -174,9 +185,9 @@ async function missing(given: string, absolute: string, error: unknown): Promise
       },
     )
   }
-  return new ScratchfsError('EGOLDEN', `golden ${show(given)} does not exist (${code})`, {
+  return new ScratchfsError('EGOLDEN', `golden ${shown} does not exist (${code})`, {
     path: given,
-    fix: 'build the golden tree first, or fix the path (relative paths resolve from the current directory)',
+    fix: 'build the golden tree first, or fix the path',
     cause: error,
   })
 }

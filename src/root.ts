@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto'
 import { mkdtempSync, renameSync, writeFileSync } from 'node:fs'
 import { chmod, lstat, mkdir, realpath } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { basename, dirname, join, resolve, sep } from 'node:path'
+import { basename, dirname, join, sep } from 'node:path'
+import { type Base, fromBase } from './base.js'
 import { errnoOf, ScratchfsError, show } from './errors.js'
 import type { GoldenLayer } from './golden.js'
 import { currentOwner, type Owner, realUid } from './proc.js'
@@ -28,9 +29,10 @@ export function defaultRoot(): string {
 export async function prepareRoot(
   root: string | undefined,
   layers: readonly GoldenLayer[] = [],
+  base?: Base,
 ): Promise<string> {
   const own = root === undefined
-  const path = resolve(root ?? defaultRoot())
+  const path = fromBase(root ?? defaultRoot(), base)
   checkRoom(path)
   // Refused before mkdir: making a root inside the golden would change it.
   checkApart(await realpathToBe(path), layers)
@@ -89,11 +91,12 @@ const prepared = new Map<string, string>()
 export async function prepareRootOnce(
   root: string | undefined,
   layers: readonly GoldenLayer[] = [],
+  base?: Base,
 ): Promise<string> {
-  const key = resolve(root ?? defaultRoot())
+  const key = fromBase(root ?? defaultRoot(), base)
   const known = prepared.get(key)
   if (known !== undefined) return known
-  const real = await prepareRoot(root, layers)
+  const real = await prepareRoot(root, layers, base)
   // A suite may use a root per test: keep the last few, not every one.
   if (prepared.size >= 64) prepared.delete(prepared.keys().next().value ?? '')
   prepared.set(key, real)

@@ -1,5 +1,6 @@
 import { chooseBackend } from './backends/probe.js'
 import type { Backend } from './backends/types.js'
+import { baseOf } from './base.js'
 import { forgetGoldens, type GoldenLayer, resolveGoldenOnce } from './golden.js'
 import { checkLimits } from './mount/mount.js'
 import type { ScratchOptions } from './options.js'
@@ -27,8 +28,9 @@ const plans = new Map<string, UpperPlan>()
 export async function setUp(options: ScratchOptions): Promise<Setup> {
   // The golden first: a bad one must not leave a new root behind, and the
   // root is checked against it before it is created.
-  const layers = await resolveGoldenOnce(options.golden)
-  const root = await prepareRootOnce(options.root, layers)
+  const base = baseOf(options)
+  const layers = await resolveGoldenOnce(options.golden, base)
+  const root = await prepareRootOnce(options.root, layers, base)
   checkApart(root, layers)
   checkLimits(layers.map((layer) => layer.path))
 

@@ -70,7 +70,7 @@ export async function runBin(
   project: Project,
   bin: string,
   args: string[],
-  options: { env?: Record<string, string>; timeout: number },
+  options: { env?: Record<string, string>; timeout: number; cwd?: string },
 ): Promise<Run> {
   const env = Object.fromEntries(
     Object.entries(process.env).filter(
@@ -78,7 +78,7 @@ export async function runBin(
     ),
   )
   const subprocess = execa(join(repo, 'node_modules/.bin', bin), args, {
-    cwd: project.dir,
+    cwd: options.cwd ?? project.dir,
     env: { ...env, NO_COLOR: '1', FORCE_COLOR: '0', ...options.env },
     extendEnv: false,
     all: true,

@@ -52,7 +52,11 @@ export function scratchfs(options: ScratchfsPluginOptions = {}): Plugin {
     async configureVitest({ vitest, project }) {
       // Called once per project: the run-wide work happens once.
       started ??= start(vitest, project, defaults, summary)
-      project.provide(PROVIDE_KEY, await started)
+      const provided: Provided = { ...(await started), base: project.config.root }
+      project.provide(PROVIDE_KEY, provided)
+      // The environment is set up before inject works: it reads this
+      // project's settings from its workers' environment instead.
+      project.config.env = { ...project.config.env, [PLUGIN_ENV]: JSON.stringify(provided) }
     },
   }
 }
@@ -86,7 +90,11 @@ async function start(
 
   let probe: ProbeResult | undefined
   if (defaults.backend !== 'copy') probe = await probeOnce(root)
-  const provided: Provided = { defaults, ...(probe && { probe: { root, result: probe } }) }
+  const provided: Provided = {
+    defaults,
+    ...(probe && { probe: { root, result: probe } }),
+    base,
+  }
   process.env[PLUGIN_ENV] = JSON.stringify(provided)
 
   if (summary) {

@@ -6,7 +6,11 @@ import { createScratch } from '../scratch.js'
 import { setCurrentScratch } from './current.js'
 import { providedFromEnv, withDefaults } from './provided.js'
 
-/** `environmentOptions.scratchfs`: every option left out comes from the `scratchfs()` plugin. */
+/**
+ * `environmentOptions.scratchfs`: every option left out comes from the
+ * `scratchfs()` plugin. Relative `golden` and `root` paths start at the
+ * Vitest project root when the plugin is there, else at the cwd.
+ */
 export type ScratchfsEnvironmentOptions = Partial<ScratchOptions> & {
   /**
    * Make the view the working directory of the test process while its tests

@@ -5,7 +5,11 @@ import { createScratch, type Scratch } from '../scratch.js'
 import { PROVIDE_KEY, withDefaults } from './provided.js'
 import { printKept, type ViewReport } from './report.js'
 
-/** Options of one fixture; each one left out comes from the `scratchfs()` plugin. */
+/**
+ * Options of one fixture; each one left out comes from the `scratchfs()`
+ * plugin. Relative `golden` and `root` paths start at the Vitest project
+ * root when the plugin is there (it names the root), else at the cwd.
+ */
 export type ScratchFixtureOptions = Partial<ScratchOptions> & {
   /**
    * Keep the view of a failed test and print `scratchfs: kept <path>`.

@@ -1,5 +1,6 @@
 import type { ProbeResult } from '../backends/probe.js'
 import { seedProbe } from '../backends/probe.js'
+import { BASE, type WithBase } from '../base.js'
 import type { ScratchOptions } from '../options.js'
 
 /** The key under which the config plugin provides its settings to workers. */
@@ -17,6 +18,12 @@ export interface Provided {
   defaults: Partial<Pick<ScratchOptions, 'golden' | 'backend' | 'root'>>
   /** The overlay probe the main process made, for the default root. */
   probe?: { root: string; result: ProbeResult }
+  /**
+   * The Vitest project's root, where relative paths given to a fixture or
+   * the environment start, as they do in the plugin and in the config: a
+   * worker's cwd is wherever vitest was started.
+   */
+  base?: string
 }
 
 declare module 'vitest' {
@@ -39,15 +46,18 @@ export function providedFromEnv(): Provided | undefined {
 /**
  * Plugin defaults under the options given here; a missing option stays
  * missing. Seeds this process with the plugin's probe so it is not repeated.
+ * Relative paths start at the project root the plugin names; without the
+ * plugin, at the current directory.
  */
 export function withDefaults(
   provided: Provided | undefined,
   given: Partial<ScratchOptions>,
-): Partial<ScratchOptions> {
+): Partial<ScratchOptions> & WithBase {
   if (provided?.probe) seedProbe(provided.probe.root, provided.probe.result)
-  const merged: Partial<ScratchOptions> = { ...provided?.defaults }
+  const merged: Partial<ScratchOptions> & WithBase = { ...provided?.defaults }
   for (const [key, value] of Object.entries(given)) {
     if (value !== undefined) (merged as Record<string, unknown>)[key] = value
   }
+  if (provided?.base) merged[BASE] = { dir: provided.base, what: 'the Vitest project root' }
   return merged
 }
