@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { mkdtempSync, renameSync, writeFileSync } from 'node:fs'
-import { chmod, lstat, mkdir, realpath } from 'node:fs/promises'
+import { chmod, lstat, mkdir, realpath, statfs } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { basename, dirname, join, sep } from 'node:path'
 import { type Base, fromBase } from './base.js'
@@ -22,6 +22,18 @@ export function defaultRoot(): string {
   return join(tmpdir(), `${PREFIX}${realUid()}`)
 }
 
+/** Where prepareRoot is called from, for errors that say what to change there. */
+export interface RootContext {
+  /** Where relative paths start. */
+  base?: Base
+  /**
+   * How the caller takes a root: 'the root option' (the API), '--root DIR'
+   * (the CLI), the plugin's option in vitest.config.
+   * @default 'the root option'
+   */
+  flag?: string
+}
+
 /**
  * Makes sure the root exists, belongs to this user and is not a symlink
  * someone planted in a shared temp dir, and returns its realpath.
@@ -29,24 +41,22 @@ export function defaultRoot(): string {
 export async function prepareRoot(
   root: string | undefined,
   layers: readonly GoldenLayer[] = [],
-  base?: Base,
+  context: RootContext = {},
 ): Promise<string> {
   const own = root === undefined
-  const path = fromBase(root ?? defaultRoot(), base)
-  checkRoom(path)
+  const path = fromBase(root ?? defaultRoot(), context.base)
+  const fix = (what: string) => rootFix(what, context, own)
+  checkRoom(path, fix)
+  await checkFilesystem(path, fix)
   // Refused before mkdir: making a root inside the golden would change it.
-  checkApart(await realpathToBe(path), layers)
+  checkApart(await realpathToBe(path), layers, fix)
   try {
     await mkdir(path, { recursive: true, mode: 0o700 })
   } catch (error) {
     throw new ScratchfsError(
       'EROOT',
       `scratch root ${show(path)} cannot be created (${errnoOf(error)})`,
-      {
-        path,
-        fix: 'pass a writable directory as the root option',
-        cause: error,
-      },
+      { path, fix: fix('a writable directory'), cause: error },
     )
   }
 
@@ -55,10 +65,7 @@ export async function prepareRoot(
     throw new ScratchfsError(
       'EROOT',
       `scratch root ${show(path)} is a symlink or a file, not the directory scratchfs made`,
-      {
-        path,
-        fix: `remove it (someone else may have planted it) or pass another root`,
-      },
+      { path, fix: `remove it (someone else may have planted it), or ${fix('another root')}` },
     )
   }
   const uid = process.getuid?.()
@@ -70,15 +77,59 @@ export async function prepareRoot(
     throw new ScratchfsError(
       'EROOT',
       `scratch root ${show(path)} belongs to uid ${info.uid}, not to uid ${uid}`,
-      {
-        path,
-        fix: 'remove it, or pass a root that belongs to you',
-      },
+      { path, fix: `remove it, or ${fix('a root that belongs to you')}` },
     )
   }
   const real = await realpath(path)
-  checkRoom(real)
+  checkRoom(real, fix)
   return real
+}
+
+function apiFix(what: string): string {
+  return `pass ${what} with the root option`
+}
+
+// The default root lives in TMPDIR: a bad one is fixed there, not by
+// passing a root everywhere.
+function rootFix(what: string, context: RootContext, own: boolean): string {
+  const pass = context.flag ? `pass ${what} with ${context.flag}` : apiFix(what)
+  return own ? `set TMPDIR to ${what} (the default root is made in it), or ${pass}` : pass
+}
+
+/**
+ * Kernel filesystems that hold no files: a root there cannot work, and
+ * making it can hang (Node's recursive mkdir spins forever below /proc)
+ * or create a kernel object (a mkdir in a cgroup fs makes a cgroup).
+ */
+const PSEUDO_FILESYSTEMS: ReadonlyMap<number, string> = new Map([
+  [0x9fa0, 'procfs'],
+  [0x62656572, 'sysfs'],
+  [0x27e0eb, 'cgroup'],
+  [0x63677270, 'cgroup2'],
+  [0x64626720, 'debugfs'],
+  [0x74726163, 'tracefs'],
+  [0x73636673, 'securityfs'],
+  [0xcafe4a11, 'bpf'],
+  [0x6165676c, 'pstore'],
+  [0x62656570, 'configfs'],
+])
+
+// Asked of the nearest ancestor that exists: the root itself may not yet.
+async function checkFilesystem(path: string, fix: (what: string) => string): Promise<void> {
+  if (process.platform !== 'linux') return
+  for (let at = path; ; at = dirname(at)) {
+    const info = await statfs(at).catch(() => undefined)
+    if (info) {
+      const kind = PSEUDO_FILESYSTEMS.get(info.type)
+      if (kind === undefined) return
+      throw new ScratchfsError(
+        'EROOT',
+        `scratch root ${show(path)} is on ${kind} (at ${show(at)}), a kernel filesystem that holds no files`,
+        { path, fix: fix('a directory on a disk or a tmpfs') },
+      )
+    }
+    if (dirname(at) === at) return
+  }
 }
 
 const prepared = new Map<string, string>()
@@ -96,7 +147,7 @@ export async function prepareRootOnce(
   const key = fromBase(root ?? defaultRoot(), base)
   const known = prepared.get(key)
   if (known !== undefined) return known
-  const real = await prepareRoot(root, layers, base)
+  const real = await prepareRoot(root, layers, { base })
   // A suite may use a root per test: keep the last few, not every one.
   if (prepared.size >= 64) prepared.delete(prepared.keys().next().value ?? '')
   prepared.set(key, real)
@@ -119,13 +170,13 @@ const PATH_MAX = 4095
 
 // Past this, mkdtemp or the mount fails deep inside with a bare
 // ENAMETOOLONG; say it up front instead.
-function checkRoom(path: string): void {
+function checkRoom(path: string, fix: (what: string) => string): void {
   const bytes = Buffer.byteLength(path)
   if (bytes + VIEW_PATH_ROOM <= PATH_MAX) return
   throw new ScratchfsError(
     'EROOT',
     `scratch root ${show(path)} is ${bytes} bytes long; views below it need ${VIEW_PATH_ROOM} more and the kernel resolves at most ${PATH_MAX}`,
-    { path, fix: `pass a root of at most ${PATH_MAX - VIEW_PATH_ROOM} bytes` },
+    { path, fix: fix(`a root of at most ${PATH_MAX - VIEW_PATH_ROOM} bytes`) },
   )
 }
 
@@ -144,7 +195,11 @@ export async function realpathToBe(path: string): Promise<string> {
 }
 
 /** Refuses a root inside a golden layer and a golden layer inside the root. */
-export function checkApart(root: string, layers: readonly GoldenLayer[]): void {
+export function checkApart(
+  root: string,
+  layers: readonly GoldenLayer[],
+  fix: (what: string) => string = apiFix,
+): void {
   for (const layer of layers) {
     if (isWithin(root, layer.path)) {
       throw new ScratchfsError(
@@ -152,7 +207,7 @@ export function checkApart(root: string, layers: readonly GoldenLayer[]): void {
         `scratch root ${show(root)} is inside golden ${show(layer.path)}`,
         {
           path: root,
-          fix: 'pass a root outside the golden tree: writes there would change the golden',
+          fix: `${fix('a root outside the golden tree')}: writes there would change the golden`,
         },
       )
     }

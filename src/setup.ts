@@ -1,7 +1,11 @@
+import { copy } from './backends/copy.js'
 import { chooseBackend } from './backends/probe.js'
 import type { Backend } from './backends/types.js'
 import { baseOf } from './base.js'
+import { debug } from './debug.js'
+import { show } from './errors.js'
 import { forgetGoldens, type GoldenLayer, resolveGoldenOnce } from './golden.js'
+import { colonRefusal } from './mount/fuse.js'
 import { checkLimits } from './mount/mount.js'
 import type { ScratchOptions } from './options.js'
 import { type Owner, runOwner } from './proc.js'
@@ -16,6 +20,8 @@ export interface Setup {
   backend: Backend
   run: Owner
 }
+
+const log = debug('setup')
 
 const plans = new Map<string, UpperPlan>()
 
@@ -35,8 +41,28 @@ export async function setUp(options: ScratchOptions): Promise<Setup> {
   checkLimits(layers.map((layer) => layer.path))
 
   const plan = options.backend === 'copy' ? {} : await planOnce(root, options)
-  const backend = await chooseBackend(options.backend ?? 'auto', root, plan)
+  const backend = fuseCanTake(
+    layers,
+    await chooseBackend(options.backend ?? 'auto', root, plan),
+    options.backend === 'fuse-overlayfs',
+  )
   return { layers, root, plan, backend, run: runOnce() }
+}
+
+// The probe has checked the root; a golden with ':' in its realpath is
+// refused by its own name, and `auto` copies it instead.
+function fuseCanTake(layers: readonly GoldenLayer[], backend: Backend, asked: boolean): Backend {
+  if (backend.name !== 'fuse-overlayfs') return backend
+  const refused = colonRefusal(
+    layers.map((layer) => ({
+      path: layer.path,
+      name: `golden ${layer.shown}${layer.path === layer.absolute ? '' : `, realpath ${show(layer.path)}`}`,
+    })),
+  )
+  if (!refused) return backend
+  if (asked) throw refused
+  log('auto: fuse-overlayfs cannot take %s, copying', refused.path)
+  return copy
 }
 
 export function forgetSetups(): void {

@@ -2,8 +2,9 @@ import { constants, statSync } from 'node:fs'
 import { access, mkdir, mkdtemp, readFile, rm, unlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { debug } from '../debug.js'
+import { show } from '../errors.js'
 import { inContainer, onPath } from '../host.js'
-import { mountFuseOverlay, unmountFuse } from '../mount/fuse.js'
+import { colonRefusal, mountFuseOverlay, unmountFuse } from '../mount/fuse.js'
 import { PREFIX } from '../root.js'
 import { dropUpper, placeUpper } from '../upper.js'
 import type { ProbeResult } from './probe.js'
@@ -20,6 +21,9 @@ const name = 'fuse-overlayfs'
 export async function probeFuseOverlayfs(root: string, home?: string): Promise<ProbeResult> {
   const missing = await missingPiece()
   if (missing) return { name, ok: false, ...missing }
+  // Said of the root itself, not of the probe's dir inside it.
+  const refused = colonRefusal([{ path: root, name: `scratch root ${show(root)}` }])
+  if (refused) return { name, ok: false, ...reasonAndFix(refused) }
 
   const dir = await mkdtemp(join(root, `${PREFIX}probe-`))
   const merged = join(dir, 'merged')
@@ -43,10 +47,7 @@ export async function probeFuseOverlayfs(root: string, home?: string): Promise<P
     return { name, ok: true }
   } catch (error) {
     log('fuse-overlayfs probe failed: %s', error)
-    const [reason = '', fix] = (error instanceof Error ? error.message : String(error)).split(
-      '\nFix: ',
-    )
-    return { name, ok: false, reason: reason.split('\n')[0] ?? reason, fix: fix ?? copyFix() }
+    return { name, ok: false, ...reasonAndFix(error) }
   } finally {
     if (placed) await dropUpper({ dir, ...placed })
     await rm(dir, { recursive: true, force: true })
@@ -96,6 +97,13 @@ async function missingPiece(): Promise<{ reason: string; fix: string } | undefin
     }
   }
   return undefined
+}
+
+function reasonAndFix(error: unknown): { reason: string; fix: string } {
+  const [reason = '', fix] = (error instanceof Error ? error.message : String(error)).split(
+    '\nFix: ',
+  )
+  return { reason: reason.split('\n')[0] ?? reason, fix: fix ?? copyFix() }
 }
 
 function copyFix(): string {

@@ -22,7 +22,7 @@ export async function clean(args: string[]): Promise<number> {
     return 0
   }
 
-  const root = await prepareRoot(values.root)
+  const root = await prepareRoot(values.root, [], { flag: '--root DIR' })
   const dryRun = values['dry-run'] ?? false
   const swept = await sweep(root, { dryRun })
   for (const { dir, why, heldBy } of swept) {

@@ -46,7 +46,7 @@ export async function doctor(args: string[]): Promise<number> {
     return 0
   }
 
-  const root = await prepareRoot(values.root)
+  const root = await prepareRoot(values.root, [], { flag: '--root DIR' })
   const plan = await planUppers(root, {})
   if (values['probe-overlay']) {
     process.stdout.write(`${JSON.stringify(await probeOverlay(root, plan))}\n`)

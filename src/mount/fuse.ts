@@ -26,7 +26,11 @@ export interface FuseMount {
  */
 export async function mountFuseOverlay(mount: FuseMount): Promise<void> {
   checkLimits(mount.layers)
-  checkColons(mount)
+  const refused = colonRefusal([
+    { path: mount.dir, name: `view dir ${show(mount.dir)}` },
+    ...mount.layers.map((layer) => ({ path: layer, name: `golden layer ${show(layer)}` })),
+  ])
+  if (refused) throw refused
   await Promise.all(
     mount.layers.map((layer, index) => symlink(layer, join(mount.dir, `l${index}`))),
   )
@@ -56,17 +60,28 @@ export async function mountFuseOverlay(mount: FuseMount): Promise<void> {
 /** What fuse-overlayfs 1.10 prints on every mount, good or bad. */
 const NOISE = /^unknown argument ignored: lazytime$/
 
-// fuse-overlayfs turns every dir it is given into an absolute path and then
-// splits that on ':' (1.10 has no escape), so no alias can hide a colon in
-// the view dir's or a golden's real path: refuse before mounting.
-function checkColons(mount: FuseMount): void {
-  const colon = [mount.dir, ...mount.layers].find((path) => path.includes(':'))
-  if (colon === undefined) return
-  throw new ScratchfsError(
+/** A path fuse-overlayfs would be given, and how to name it to the user. */
+export interface NamedPath {
+  path: string
+  /** What the user knows it as: `scratch root "/a:b"`, `golden "repo" (...)`. */
+  name: string
+}
+
+/**
+ * fuse-overlayfs turns every dir it is given into an absolute path and then
+ * splits that on ':' (1.10 has no escape), so no alias can hide a colon in
+ * the view dir's or a golden's real path. The refusal, if one has a colon:
+ * callers check the user's own paths first (the root, the golden), so the
+ * message names what the user passed rather than a dir scratchfs made.
+ */
+export function colonRefusal(paths: readonly NamedPath[]): ScratchfsError | undefined {
+  const colon = paths.find(({ path }) => path.includes(':'))
+  if (colon === undefined) return undefined
+  return new ScratchfsError(
     'EMOUNT',
-    `fuse-overlayfs cannot take a path with ':' in it: ${show(colon)} (it splits the paths it resolves on ':')`,
+    `fuse-overlayfs cannot take a path with ':' in it: ${colon.name} (it splits the paths it resolves on ':')`,
     {
-      path: colon,
+      path: colon.path,
       fix: "move the golden or scratch root to a path without ':', or use backend: 'overlay' (root or 'scratchfs run') or 'copy'",
     },
   )

@@ -76,7 +76,9 @@ async function start(
   // The golden may not exist yet (a globalSetup can build it): then the
   // fixtures report it, and the root is only checked against what exists.
   const layers = defaults.golden ? await resolveGolden(defaults.golden).catch(() => []) : []
-  const root = await prepareRoot(defaults.root, layers)
+  const root = await prepareRoot(defaults.root, layers, {
+    flag: 'the root option of scratchfs() in vitest.config',
+  })
 
   // Name the run for the workers, so their kept views outlive them.
   const run = currentOwner()

@@ -108,4 +108,38 @@ describe.skipIf(reason)(`backend fuse-overlayfs${reason ? ` (skipped: ${reason})
     ).rejects.toThrow(/cannot take a path with ':'.*\nFix: move the golden or scratch root/s)
     expect(await mountsBelow(base)).toEqual([])
   })
+
+  test('a scratch root with a colon is refused by its own name, not by the probe dir made in it', async () => {
+    const base = await tempDir('fuse')
+    await writeTree(join(base, 'golden'), { 'a.txt': 'a' })
+    const root = join(base, 'a:root')
+    const error = await createScratch({
+      golden: join(base, 'golden'),
+      root,
+      backend: 'fuse-overlayfs',
+    }).catch((caught: Error) => caught)
+    expect((error as Error).message).toContain(
+      `fuse-overlayfs cannot take a path with ':' in it: scratch root ${JSON.stringify(root)} (it splits`,
+    )
+    expect((error as Error).message).not.toContain('scratchfs-probe')
+    expect(await readdir(root)).toEqual([])
+  })
+
+  test('a golden whose realpath has a colon is named as given, with that realpath', async () => {
+    const base = await tempDir('fuse')
+    const real = join(base, 'a:b')
+    await writeTree(real, { 'a.txt': 'a' })
+    const { symlink } = await import('node:fs/promises')
+    await symlink(real, join(base, 'golden-link'))
+    const error = await createScratch({
+      golden: join(base, 'golden-link'),
+      root: join(base, 'root'),
+      backend: 'fuse-overlayfs',
+    }).catch((caught: Error) => caught)
+    expect((error as Error).message).toContain(
+      `: golden ${JSON.stringify(join(base, 'golden-link'))}, realpath ${JSON.stringify(real)} (it splits`,
+    )
+    expect(await readdir(join(base, 'root'))).toEqual([])
+    expect(await mountsBelow(base)).toEqual([])
+  })
 })
