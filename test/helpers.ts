@@ -98,3 +98,44 @@ export async function snapshot(dir: string): Promise<Record<string, string>> {
 export async function mountsBelow(dir: string): Promise<string[]> {
   return (await mountsUnder(dir)).map((entry) => entry.target)
 }
+
+/** A warning scratchfs emitted, as process.emitWarning received it. */
+export interface CapturedWarning {
+  code: string | undefined
+  message: string
+  detail: string | undefined
+}
+
+/**
+ * Takes the SCRATCHFS_ warnings of the current test instead of letting Node
+ * print them: a test that expects a warning asserts on it, and a passing
+ * run prints none. Other warnings pass through; emitWarning is restored
+ * when the test ends.
+ */
+export function captureWarnings(): CapturedWarning[] {
+  const seen: CapturedWarning[] = []
+  const original = process.emitWarning
+  const capture = (warning: string | Error, ...rest: unknown[]): void => {
+    const options = rest[0]
+    const code =
+      typeof options === 'object' && options !== null
+        ? (options as { code?: string }).code
+        : typeof rest[1] === 'string'
+          ? rest[1]
+          : undefined
+    if (!code?.startsWith('SCRATCHFS_')) {
+      ;(original as (...args: unknown[]) => void).call(process, warning, ...rest)
+      return
+    }
+    const detail =
+      typeof options === 'object' && options !== null
+        ? (options as { detail?: string }).detail
+        : undefined
+    seen.push({ code, message: typeof warning === 'string' ? warning : warning.message, detail })
+  }
+  process.emitWarning = capture as typeof process.emitWarning
+  onTestFinished(() => {
+    process.emitWarning = original
+  })
+  return seen
+}

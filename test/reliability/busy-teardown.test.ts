@@ -2,12 +2,12 @@ import { existsSync } from 'node:fs'
 import { mkdir, open, readFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { execa } from 'execa'
-import { afterEach, describe, expect, test } from 'vitest'
+import { describe, expect, test } from 'vitest'
 import { createScratch } from '../../src/index.js'
 import { UNMOUNT_PATIENCE_MS } from '../../src/mount/unmount.js'
 import { RECORD, type ViewRecord } from '../../src/root.js'
 import { sweep } from '../../src/sweep.js'
-import { isRoot, mountsBelow, tempDir, writeTree } from '../helpers.js'
+import { captureWarnings, isRoot, mountsBelow, tempDir, writeTree } from '../helpers.js'
 
 async function setup() {
   const base = await tempDir('busy')
@@ -18,16 +18,7 @@ async function setup() {
   return { golden, root }
 }
 
-/** Warnings emitted while a test runs. */
-function captureWarnings(): Error[] {
-  const seen: Error[] = []
-  const listener = (warning: Error) => seen.push(warning)
-  process.on('warning', listener)
-  afterEach(() => {
-    process.off('warning', listener)
-  })
-  return seen
-}
+const BUSY_DETAIL = 'Stop child processes and close files inside the view before the test ends.'
 
 describe.skipIf(!isRoot)('Scratch.dispose on a busy view (needs root to mount)', () => {
   test('a child whose cwd is in the view: retried for the named patience, detached, named, upper left for the sweeper', async () => {
@@ -42,11 +33,13 @@ describe.skipIf(!isRoot)('Scratch.dispose on a busy view (needs root to mount)',
 
     expect(performance.now() - started).toBeGreaterThanOrEqual(UNMOUNT_PATIENCE_MS)
     expect(view.timings.retries).toBeGreaterThan(10)
-    const busy = warnings.filter(
-      (warning) => (warning as { code?: string }).code === 'SCRATCHFS_BUSY',
-    )
-    expect(busy).toHaveLength(1)
-    expect(busy[0]?.message).toContain(`pid ${holder.pid} (sleep 60) holds cwd ${view.path}`)
+    expect(warnings).toEqual([
+      {
+        code: 'SCRATCHFS_BUSY',
+        message: `scratchfs view ${JSON.stringify(view.path)} (busy) was still in use after its test and was detached: pid ${holder.pid} (sleep 60) holds cwd ${view.path}. Its directory is left for 'scratchfs clean'.`,
+        detail: BUSY_DETAIL,
+      },
+    ])
     expect(await mountsBelow(root)).toEqual([])
 
     const dir = dirname(view.path)
@@ -70,12 +63,17 @@ describe.skipIf(!isRoot)('Scratch.dispose on a busy view (needs root to mount)',
 
     await view.dispose()
 
-    const busy = warnings.find(
-      (warning) => (warning as { code?: string }).code === 'SCRATCHFS_BUSY',
-    )
-    expect(busy?.message).toMatch(
-      new RegExp(`pid ${process.pid} \\(.*node.*\\) holds fd/\\d+ ${view.path}/a.txt`),
-    )
+    expect(warnings).toEqual([
+      {
+        code: 'SCRATCHFS_BUSY',
+        message: expect.stringMatching(
+          new RegExp(
+            `^scratchfs view "${view.path}" \\(open-file\\) was still in use after its test and was detached: pid ${process.pid} \\(.*node.*\\) holds fd/\\d+ ${view.path}/a.txt\\. Its directory is left for 'scratchfs clean'\\.$`,
+          ),
+        ),
+        detail: BUSY_DETAIL,
+      },
+    ])
     expect(await mountsBelow(root)).toEqual([])
     await file.close()
   })

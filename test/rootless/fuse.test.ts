@@ -6,7 +6,7 @@ import { execa } from 'execa'
 import { describe, expect, test } from 'vitest'
 import { probeFuseOverlayfs } from '../../src/backends/fuse-probe.js'
 import { createScratch } from '../../src/index.js'
-import { mountsBelow, tempDir, writeTree } from '../helpers.js'
+import { captureWarnings, mountsBelow, tempDir, writeTree } from '../helpers.js'
 import { inCI, REPO } from './plain-user.js'
 
 // Probing happens before any test runs, so it cannot use tempDir().
@@ -65,17 +65,16 @@ describe.skipIf(reason)(`backend fuse-overlayfs${reason ? ` (skipped: ${reason})
       ),
     })
 
-    const warnings: Error[] = []
-    const listen = (warning: Error) => warnings.push(warning)
-    process.on('warning', listen)
-    try {
-      await scratch.dispose()
-    } finally {
-      process.off('warning', listen)
-    }
-    expect(warnings.map((warning) => (warning as NodeJS.ErrnoException).code)).toContain(
-      'SCRATCHFS_FUSE_DEAD',
-    )
+    const warnings = captureWarnings()
+    await scratch.dispose()
+    expect(warnings).toEqual([
+      {
+        code: 'SCRATCHFS_FUSE_DEAD',
+        message: `the fuse-overlayfs daemon of view ${JSON.stringify(scratch.path)} died while the view was in use; the view was unmounted and its writes are lost`,
+        detail:
+          'Something killed the daemon (an OOM kill, a kill of the process group). Check dmesg.',
+      },
+    ])
     expect(await mountsBelow(base)).toEqual([])
     expect(
       (await readdir(join(base, 'root'))).filter((name) => name.startsWith('scratchfs-')),
