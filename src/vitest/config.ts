@@ -22,7 +22,8 @@ export type ScratchfsPluginOptions = Partial<
 > & {
   /**
    * Print one line at the end of the run: views made, backend, median
-   * setup+teardown, views kept and views left over.
+   * setup+teardown, views kept, views still busy (detached while a process
+   * held them, left for `scratchfs clean`) and views left over (leaks).
    * @default true
    */
   summary?: boolean

@@ -40,18 +40,34 @@ export class SummaryReporter implements Reporter {
   }
 
   async onTestRunEnd(): Promise<void> {
-    const left = await settledLeftOver(this.#root, this.#run)
-    this.#vitest?.logger.log(summaryLine(this.#views, this.#chosen(), left))
+    const remaining = await settledViews(this.#root, this.#run)
+    this.#vitest?.logger.log(summaryLine(this.#views, this.#chosen(), remaining))
   }
 }
 
-/** `scratchfs: 12 views made, backend overlay, median setup+teardown 8.4 ms, 1 kept, 0 left over` */
-export function summaryLine(views: readonly ViewReport[], chosen: string, left: number): string {
+/** What a run left under the root once its teardowns are done. */
+export interface Remaining {
+  /** Views detached while a process still held them: the sweeper's, on purpose. */
+  busy: number
+  /** Views and mounts that should be gone and are not: leaks. */
+  left: number
+}
+
+/**
+ * `scratchfs: 12 views made, backend overlay, median setup+teardown 8.4 ms, 1 kept, 0 left over`,
+ * with `, 1 busy (left for scratchfs clean)` before the last part when a view was detached.
+ */
+export function summaryLine(
+  views: readonly ViewReport[],
+  chosen: string,
+  remaining: Remaining,
+): string {
   const backends = [...new Set(views.map((view) => view.backend))].sort()
   const backend = backends.length > 0 ? backends.join('+') : chosen
   const median = views.length > 0 ? `${medianOf(views.map((view) => view.ms)).toFixed(1)} ms` : '-'
   const kept = views.filter((view) => view.kept !== undefined).length
-  return `scratchfs: ${views.length} views made, backend ${backend}, median setup+teardown ${median}, ${kept} kept, ${left} left over`
+  const busy = remaining.busy > 0 ? `, ${remaining.busy} busy (left for scratchfs clean)` : ''
+  return `scratchfs: ${views.length} views made, backend ${backend}, median setup+teardown ${median}, ${kept} kept${busy}, ${remaining.left} left over`
 }
 
 function medianOf(values: readonly number[]): number {
@@ -66,34 +82,39 @@ function medianOf(values: readonly number[]): number {
 const SETTLE_TIMEOUT_MS = 5000
 const SETTLE_POLL_MS = 50
 
-// Vitest reports the end of a run before it has stopped its workers, and
-// an environment disposes its view only when its worker stops: give them
-// a moment before counting what is left.
-async function settledLeftOver(root: string, run: Owner): Promise<number> {
+/**
+ * Vitest reports the end of a run before it has stopped its workers, and
+ * an environment disposes its view only when its worker stops: give them
+ * a moment before counting what is left. Only leaks are waited for: a
+ * detached view stays until its holders exit, however long one waits.
+ */
+export async function settledViews(root: string, run: Owner): Promise<Remaining> {
   const deadline = Date.now() + SETTLE_TIMEOUT_MS
-  let left = await leftOver(root, run)
-  while (left > 0 && Date.now() < deadline) {
+  let remaining = await remainingViews(root, run)
+  while (remaining.left > 0 && Date.now() < deadline) {
     await new Promise((done) => setTimeout(done, SETTLE_POLL_MS))
-    left = await leftOver(root, run)
+    remaining = await remainingViews(root, run)
   }
-  return left
+  return remaining
 }
 
 /**
- * What this run left under the root that it should not have: view dirs of
- * the run that are not kept views, and mounts in any of its dirs (kept
- * views are unmounted too).
+ * What this run left under the root: views detached on purpose (busy), and
+ * what it should not have left: view dirs of the run that are neither kept
+ * nor detached, and mounts in any of its dirs (kept views are unmounted too).
  */
-export async function leftOver(root: string, run: Owner): Promise<number> {
+export async function remainingViews(root: string, run: Owner): Promise<Remaining> {
   const names = await readdir(root).catch(() => [] as string[])
-  let count = 0
+  const remaining: Remaining = { busy: 0, left: 0 }
   for (const name of names.filter((entry) => entry.startsWith(PREFIX))) {
     const dir = join(root, name)
     const record = await readRecord(dir)
     if (!record || record.run.pid !== run.pid || record.run.start !== run.start) continue
-    if (record.kept === undefined || (await mountsUnder(dir)).length > 0) count++
+    if ((await mountsUnder(dir)).length > 0) remaining.left++
+    else if (record.detached) remaining.busy++
+    else if (record.kept === undefined) remaining.left++
   }
-  return count
+  return remaining
 }
 
 async function readRecord(dir: string): Promise<ViewRecord | undefined> {

@@ -1,0 +1,78 @@
+import { readdir, readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { describe, expect, test } from 'vitest'
+import { RECORD, type ViewRecord } from '../../src/root.js'
+import { sweep } from '../../src/sweep.js'
+import { settledViews } from '../../src/vitest/summary.js'
+import { isRoot, mountsBelow } from '../helpers.js'
+import { makeProject, runVitest, summaryLines } from './project.js'
+
+const config = `
+import { defineConfig } from 'vitest/config'
+import { scratchfs } from 'scratchfs/config'
+
+export default defineConfig({
+  plugins: [scratchfs({ golden: '$GOLDEN', root: '$ROOT', backend: 'overlay' })],
+})
+`
+
+const tests = `
+import { spawn } from 'node:child_process'
+import { appendFileSync } from 'node:fs'
+import { expect } from 'vitest'
+import { test } from 'scratchfs/vitest'
+
+test('leaves a server running in its view', async ({ scratch }) => {
+  const child = spawn('sleep', ['300'], { cwd: scratch.path, detached: true, stdio: 'ignore' })
+  child.unref()
+  appendFileSync('pids.txt', child.pid + '\\n')
+})
+test('passes', async ({ scratch }) => {})
+test('fails and is kept', async ({ scratch }) => {
+  expect(1).toBe(2)
+})
+`
+
+describe.skipIf(!isRoot)('the plugin summary with a busy view (needs root to mount)', () => {
+  test('counts a view detached on purpose as busy, not as left over, and does not wait for it', async () => {
+    const project = await makeProject({ 'vitest.config.mjs': config, 'busy.test.mjs': tests })
+    const pids = join(project.dir, 'pids.txt')
+    try {
+      const run = await runVitest(project)
+
+      expect(run.output).toMatch(/1 failed \| 2 passed/)
+      expect(run.lines.filter((line) => line.includes('[SCRATCHFS_BUSY]'))).toHaveLength(1)
+      expect(summaryLines(run)).toEqual([
+        expect.stringMatching(
+          /^scratchfs: 3 views made, backend overlay, median setup\+teardown \d+\.\d ms, 1 kept, 1 busy \(left for scratchfs clean\), 0 left over$/,
+        ),
+      ])
+      expect(await mountsBelow(project.root)).toEqual([])
+
+      // Counted as the reporter counts at the end of the run: the detached
+      // view is there to stay while its holder lives, and is not waited for.
+      const records = await Promise.all(
+        (await readdir(project.root)).map(
+          async (name) =>
+            JSON.parse(await readFile(join(project.root, name, RECORD), 'utf8')) as ViewRecord,
+        ),
+      )
+      const detached = records.find((record) => record.detached)
+      if (!detached) throw new Error('no view was detached')
+      expect(detached.run.pid).toBe(run.pid)
+      const started = performance.now()
+      expect(await settledViews(project.root, detached.run)).toEqual({
+        busy: 1,
+        left: 0,
+      })
+      expect(performance.now() - started).toBeLessThan(1000)
+    } finally {
+      for (const pid of (await readFile(pids, 'utf8').catch(() => '')).split('\n')) {
+        if (pid) process.kill(Number(pid), 'SIGKILL')
+      }
+    }
+    await new Promise((done) => setTimeout(done, 100))
+    await sweep(project.root, { kept: true })
+    expect(await readdir(project.root)).toEqual([])
+  })
+})
