@@ -206,19 +206,6 @@ function describeCall(call: OverlayCall): string {
   return `fsopen/fsconfig/fsmount overlay -o ${call.options} (in ${JSON.stringify(call.dir)})`
 }
 
-const AT_FDCWD = -100
-
-/** Moves the mount on `from` to `to` (an empty dir): used to hand over a ready view. */
-export function moveMount(from: string, to: string): void {
-  const lib = loadLibc()
-  if (!lib) throw new Error('moving a mount needs koffi')
-  if (lib.move_mount(AT_FDCWD, from, AT_FDCWD, to, 0) === 0) return
-  const errno = lib.errno()
-  throw Object.assign(new Error(`move_mount ${from} to ${to}: ${errnoMessage(errno)}`), {
-    code: errnoName(errno),
-  })
-}
-
 /**
  * Unmounts `target` (lazily when asked) and answers as umount(8) would:
  * "not mounted" and "target is busy" in stderr, so retry logic reads both
