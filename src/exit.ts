@@ -4,7 +4,7 @@ import { isMainThread } from 'node:worker_threads'
 import { debug } from './debug.js'
 import { errnoOf } from './errors.js'
 import { unmountAllSync } from './mount/unmount.js'
-import { PREFIX, RECORD, type ViewRecord } from './root.js'
+import { PREFIX, RECORD, readRecordSync } from './root.js'
 
 const log = debug('exit')
 
@@ -182,12 +182,8 @@ function takeDownOwned(root: string): void {
   let children: Child[] | undefined
   for (const name of names) {
     const dir = join(root, name)
-    let record: ViewRecord
-    try {
-      record = JSON.parse(readFileSync(join(dir, RECORD), 'utf8')) as ViewRecord
-    } catch {
-      continue
-    }
+    const record = readRecordSync(dir)
+    if (!record) continue
     if (record.owner.pid !== process.pid || record.kept || record.detached) continue
     children ??= ownChildren()
     log('took down thread view %s at exit: %s', dir, takeDownSync(dir, children))

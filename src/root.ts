@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
-import { mkdtempSync, renameSync, writeFileSync } from 'node:fs'
-import { chmod, lstat, mkdir, realpath, statfs } from 'node:fs/promises'
+import { mkdtempSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
+import { chmod, lstat, mkdir, readFile, realpath, statfs } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { basename, dirname, join, sep } from 'node:path'
 import { type Base, fromBase } from './base.js'
@@ -279,6 +279,34 @@ export function writeRecordSync(dir: string, record: ViewRecord): void {
   const aside = join(dir, `${RECORD}.${process.pid}.${randomBytes(4).toString('hex')}`)
   writeFileSync(aside, `${JSON.stringify(record)}\n`, { mode: 0o600, flag: 'wx' })
   renameSync(aside, join(dir, RECORD))
+}
+
+/** A view's record, or nothing when it has none yet or it cannot be read. */
+export async function readRecord(dir: string): Promise<ViewRecord | undefined> {
+  return parseRecord(await readFile(join(dir, RECORD), 'utf8').catch(() => undefined))
+}
+
+export function readRecordSync(dir: string): ViewRecord | undefined {
+  try {
+    return parseRecord(readFileSync(join(dir, RECORD), 'utf8'))
+  } catch {
+    return undefined
+  }
+}
+
+function parseRecord(text: string | undefined): ViewRecord | undefined {
+  try {
+    return text === undefined ? undefined : (JSON.parse(text) as ViewRecord)
+  } catch {
+    return undefined
+  }
+}
+
+/** Adds to a view's record; the view must have one. */
+export async function updateRecord(dir: string, extra: Partial<ViewRecord>): Promise<void> {
+  const current = await readRecord(dir)
+  if (!current) throw new Error(`the record of view ${show(dir)} is missing or unreadable`)
+  await writeRecord(dir, { ...current, ...extra })
 }
 
 /** A label cut down to what reads well in a directory name. */

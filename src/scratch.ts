@@ -1,4 +1,4 @@
-import { readFile, rm } from 'node:fs/promises'
+import { rm } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import type { Backend, BackendName, View } from './backends/types.js'
 import type { Change } from './changes.js'
@@ -11,7 +11,7 @@ import { UNMOUNT_PATIENCE_MS, type UnmountResult } from './mount/unmount.js'
 import { checkOptions, type ScratchOptions } from './options.js'
 import { prepareNext, takeReady } from './pool.js'
 import { removeSmallSync, removeTree } from './remove.js'
-import { makeViewDir, RECORD, type ViewRecord, writeRecord } from './root.js'
+import { makeViewDir, RECORD, updateRecord } from './root.js'
 import { forgetSetups, type Setup, setUp } from './setup.js'
 import { dropUpper, placeUpper } from './upper.js'
 import { verifyGoldens } from './verify.js'
@@ -177,7 +177,7 @@ export class Scratch implements AsyncDisposable {
     if (unmounted.detached) {
       // Holders may still write into the upper: leave it for the sweeper.
       const holders = unmounted.detached.map(({ pid, start }) => ({ pid, start }))
-      await updateRecord(this.#view, this.#backend, this.label, { detached: true, holders })
+      await updateRecord(this.#view.dir, { detached: true, holders })
     } else {
       await removeView(this.#view, this.#backend, this.kept !== undefined)
     }
@@ -190,7 +190,7 @@ export class Scratch implements AsyncDisposable {
   async #keep(): Promise<string | undefined> {
     try {
       const kept = await keepChanges(this.#view, await this.#backend.changes(this.#view))
-      await updateRecord(this.#view, this.#backend, this.label, { kept })
+      await updateRecord(this.#view.dir, { kept })
       return kept
     } catch (error) {
       process.emitWarning(
@@ -231,16 +231,6 @@ export class Scratch implements AsyncDisposable {
     this.#busy = next
     return next
   }
-}
-
-async function updateRecord(
-  view: View,
-  backend: Backend,
-  label: string,
-  extra: Partial<ViewRecord>,
-): Promise<void> {
-  const current = JSON.parse(await readFile(join(view.dir, 'owner.json'), 'utf8')) as ViewRecord
-  await writeRecord(view.dir, { ...current, backend: backend.name, label, ...extra })
 }
 
 /** Empties upper, work and merged for a fresh start of the same view. */

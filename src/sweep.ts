@@ -1,4 +1,4 @@
-import { lstat, readdir, readFile } from 'node:fs/promises'
+import { lstat, readdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { debug } from './debug.js'
 import { describeHolders } from './mount/holders.js'
@@ -6,7 +6,7 @@ import { mountsUnder } from './mount/mountinfo.js'
 import { unmountAll } from './mount/unmount.js'
 import { isAlive } from './proc.js'
 import { removeTree } from './remove.js'
-import { PREFIX, RECORD, type ViewRecord, writeRecord } from './root.js'
+import { PREFIX, RECORD, readRecord, type ViewRecord, writeRecord } from './root.js'
 
 const log = debug('sweep')
 
@@ -82,14 +82,6 @@ async function ownDirs(dir: string): Promise<string[]> {
     if (info?.isDirectory() && (uid === undefined || info.uid === uid)) dirs.push(path)
   }
   return dirs
-}
-
-async function readRecord(dir: string): Promise<ViewRecord | undefined> {
-  try {
-    return JSON.parse(await readFile(join(dir, RECORD), 'utf8')) as ViewRecord
-  } catch {
-    return undefined
-  }
 }
 
 async function reasonToSweep(

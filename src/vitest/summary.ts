@@ -1,9 +1,9 @@
-import { readdir, readFile } from 'node:fs/promises'
+import { readdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Reporter, TestCase, Vitest } from 'vitest/node'
 import { mountsUnder } from '../mount/mountinfo.js'
 import type { Owner } from '../proc.js'
-import { PREFIX, RECORD, type ViewRecord } from '../root.js'
+import { PREFIX, readRecord } from '../root.js'
 import { keptLine, type ViewReport } from './report.js'
 
 /**
@@ -115,12 +115,4 @@ export async function remainingViews(root: string, run: Owner): Promise<Remainin
     else if (record.kept === undefined) remaining.left++
   }
   return remaining
-}
-
-async function readRecord(dir: string): Promise<ViewRecord | undefined> {
-  try {
-    return JSON.parse(await readFile(join(dir, RECORD), 'utf8')) as ViewRecord
-  } catch {
-    return undefined
-  }
 }
