@@ -66,6 +66,20 @@ export async function writeTree(dir: string, tree: Tree): Promise<void> {
   }
 }
 
+/** A private temp dir holding a golden made from `tree` and an empty scratch root. */
+export async function goldenAndRoot(
+  name: string,
+  tree: Tree,
+  names: { golden?: string; root?: string } = {},
+): Promise<{ base: string; golden: string; root: string }> {
+  const base = await tempDir(name)
+  const golden = join(base, names.golden ?? 'golden')
+  const root = join(base, names.root ?? 'root')
+  await writeTree(golden, tree)
+  await mkdir(root, { recursive: true })
+  return { base, golden, root }
+}
+
 /**
  * Every entry of a tree with its type, mode, link target and a hash of its
  * bytes: two equal snapshots mean a byte-identical tree.

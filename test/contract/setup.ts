@@ -1,9 +1,9 @@
-import { lstat, mkdir, readdir } from 'node:fs/promises'
+import { lstat, readdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { execa } from 'execa'
 import { expect } from 'vitest'
 import { PREFIX } from '../../src/root.js'
-import { mountsBelow, snapshot, type Tree, tempDir, writeTree } from '../helpers.js'
+import { goldenAndRoot, mountsBelow, snapshot, type Tree } from '../helpers.js'
 
 export interface Workspace {
   /** The test's private temp dir; golden and root live below it. */
@@ -22,12 +22,7 @@ export async function workspace(
   tree: Tree,
   names: { golden?: string; root?: string } = {},
 ): Promise<Workspace> {
-  const base = await tempDir('contract')
-  const golden = join(base, names.golden ?? 'golden')
-  const root = join(base, names.root ?? 'root')
-  await writeTree(golden, tree)
-  await mkdir(root, { recursive: true })
-  const made = { base, golden, root }
+  const made = await goldenAndRoot('contract', tree, names)
   workspaces.push(made)
   return made
 }

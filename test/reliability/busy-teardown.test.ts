@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs'
-import { mkdir, open, readFile } from 'node:fs/promises'
+import { open, readFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { execa } from 'execa'
 import { describe, expect, test } from 'vitest'
@@ -7,16 +7,9 @@ import { createScratch } from '../../src/index.js'
 import { UNMOUNT_PATIENCE_MS } from '../../src/mount/unmount.js'
 import { RECORD, type ViewRecord } from '../../src/root.js'
 import { sweep } from '../../src/sweep.js'
-import { captureWarnings, isRoot, mountsBelow, tempDir, writeTree } from '../helpers.js'
+import { captureWarnings, goldenAndRoot, isRoot, mountsBelow } from '../helpers.js'
 
-async function setup() {
-  const base = await tempDir('busy')
-  const golden = join(base, 'golden')
-  const root = join(base, 'root')
-  await writeTree(golden, { 'a.txt': 'a' })
-  await mkdir(root)
-  return { golden, root }
-}
+const setup = () => goldenAndRoot('busy', { 'a.txt': 'a' })
 
 const BUSY_DETAIL = 'Stop child processes and close files inside the view before the test ends.'
 

@@ -1,18 +1,11 @@
 import { existsSync } from 'node:fs'
-import { mkdir, readdir } from 'node:fs/promises'
-import { dirname, join } from 'node:path'
+import { readdir } from 'node:fs/promises'
+import { dirname } from 'node:path'
 import { describe, expect, test } from 'vitest'
-import { isRoot, mountsBelow, tempDir, writeTree } from '../helpers.js'
+import { goldenAndRoot, isRoot, mountsBelow } from '../helpers.js'
 import { childWithViews } from './child.js'
 
-async function setup() {
-  const base = await tempDir('signals')
-  const golden = join(base, 'golden')
-  const root = join(base, 'root')
-  await writeTree(golden, { 'a.txt': 'a' })
-  await mkdir(root)
-  return { golden, root }
-}
+const setup = () => goldenAndRoot('signals', { 'a.txt': 'a' })
 
 describe.skipIf(!isRoot)(
   'a process with live views that gets a signal (needs root to mount)',
