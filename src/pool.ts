@@ -8,7 +8,7 @@ import { usesSyscalls } from './mount/syscall.js'
 import { unmountMountPoint } from './mount/unmount.js'
 import type { Owner } from './proc.js'
 import { removeTree } from './remove.js'
-import { makeViewDir, ownOwner, PREFIX, RECORD, safeName, writeRecordSync } from './root.js'
+import { makeViewDir, PREFIX, RECORD, safeName } from './root.js'
 import { dropUpper, placeUpper } from './upper.js'
 
 const log = debug('pool')
@@ -19,6 +19,8 @@ export interface PoolSetup {
   home?: string
   layers: readonly string[]
   backend: Backend
+  /** The run a view counts for: recorded when the view is made, not when taken. */
+  run: Owner
 }
 
 interface Ready {
@@ -38,25 +40,23 @@ let ready: Ready | undefined
 let lastKey: string | undefined
 
 /**
- * Whether views are pooled: with SCRATCHFS_POOL=1, for overlay views
- * mounted by direct syscalls, in a process's main thread (a worker thread
- * can be stopped without its 'exit' handlers, which take a ready view down).
- * Off by default: measured, a test then waits 0.4 ms for its view instead
- * of 0.9, but preparing the next one blocks the thread while the test runs
- * (the mount is a blocking call), so a suite of tests that spawn a child
- * each took 7% longer in all.
+ * Whether views are pooled: for overlay views mounted by direct syscalls,
+ * in a process's main thread (a worker thread can be stopped without its
+ * 'exit' handlers, which take a ready view down). SCRATCHFS_POOL=0 turns
+ * it off. The next view is made with non-blocking calls only, so the test
+ * that runs meanwhile loses no time to it.
  */
 export function pooling(setup: PoolSetup): boolean {
   return (
     setup.backend.name === 'overlay' &&
-    process.env.SCRATCHFS_POOL === '1' &&
+    process.env.SCRATCHFS_POOL !== '0' &&
     isMainThread &&
     usesSyscalls()
   )
 }
 
 function keyOf(setup: PoolSetup): string {
-  return JSON.stringify([setup.root, setup.home, setup.layers])
+  return JSON.stringify([setup.root, setup.home, setup.layers, setup.run])
 }
 
 /**
@@ -64,11 +64,7 @@ function keyOf(setup: PoolSetup): string {
  * and recorded as its own: a rename and a record instead of a mount. The
  * mount follows its directory. Undefined when none is ready.
  */
-export async function takeReady(
-  setup: PoolSetup,
-  label: string,
-  run: Owner,
-): Promise<View | undefined> {
+export async function takeReady(setup: PoolSetup, label: string): Promise<View | undefined> {
   if (!pooling(setup)) return undefined
   const key = keyOf(setup)
   const current = ready
@@ -83,7 +79,7 @@ export async function takeReady(
     return undefined
   }
   try {
-    return handOver(view, label, run)
+    return handOver(view, label)
   } catch (error) {
     log('handing over %s failed: %s', view.dir, error)
     await discard(view)
@@ -112,7 +108,7 @@ export function prepareNext(setup: PoolSetup, handed: boolean): void {
   ready = next
 }
 
-function handOver(from: View, label: string, run: Owner): View {
+function handOver(from: View, label: string): View {
   // The same random tail as the ready view: unique in the root already.
   const dir = join(dirname(from.dir), `${PREFIX}${safeName(label)}-${basename(from.dir).slice(-6)}`)
   renameSync(from.dir, dir)
@@ -126,7 +122,6 @@ function handOver(from: View, label: string, run: Owner): View {
     upper: moved(from.upper),
     work: moved(from.work),
   }
-  writeRecordSync(dir, { run, backend: 'overlay', label, owner: ownOwner(), created: Date.now() })
   return view
 }
 
@@ -134,16 +129,19 @@ async function prepare(setup: PoolSetup): Promise<View | undefined> {
   let dir: string | undefined
   let view: View | undefined
   try {
-    // The record names this process as its run too: a ready view is not a
-    // view of the run (a run's summary would count it as left over) until
-    // a test takes it and it is recorded again.
-    const own = ownOwner()
-    dir = await makeViewDir(setup.root, 'pool', { run: own, backend: 'overlay', label: 'pool' })
+    // Recorded as the run's from the start: a ready view that outlives the
+    // run (its process was killed) is one the run left, like any other.
+    dir = await makeViewDir(
+      setup.root,
+      'pool',
+      { run: setup.run, backend: 'overlay', label: 'pool' },
+      true,
+    )
     // An exit or a signal before a test takes it unmounts and deletes it.
     trackView(dir)
     const placed = await placeUpper(dir, setup.home)
     view = { dir, merged: join(dir, 'merged'), ...placed, layers: setup.layers }
-    await setup.backend.create(view)
+    await setup.backend.create(view, undefined, true)
     return view
   } catch (error) {
     log('preparing a view failed, making views in place: %s', error)
@@ -163,4 +161,14 @@ async function discard(view: View): Promise<void> {
     await removeTree(view.dir, { last: RECORD }).catch(() => {})
   }
   untrackView(view.dir)
+}
+
+/** Takes down the view made ahead of time, if any: nothing will take it now. */
+export async function dropReady(): Promise<void> {
+  const current = ready
+  ready = undefined
+  lastKey = undefined
+  if (current?.timer) clearTimeout(current.timer)
+  const view = await current?.view
+  if (view) await discard(view)
 }

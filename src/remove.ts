@@ -25,6 +25,11 @@ export async function removeTree(dir: string, options: RemoveOptions = {}): Prom
   await removeBig(dir, options.last)
 }
 
+/** The same, all of it on libuv's threads: for a delete nothing waits for. */
+export function removeLater(dir: string, options: RemoveOptions = {}): Promise<void> {
+  return removeBig(dir, options.last)
+}
+
 /**
  * Deletes a small tree without leaving the thread: true when it is gone,
  * false when it was bigger than the budget or something resisted (then what

@@ -1,6 +1,15 @@
 import { randomBytes } from 'node:crypto'
 import { mkdtempSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
-import { chmod, lstat, mkdir, readFile, realpath, statfs } from 'node:fs/promises'
+import {
+  chmod,
+  lstat,
+  mkdir,
+  mkdtemp,
+  readFile,
+  realpath,
+  statfs,
+  writeFile,
+} from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { basename, dirname, join, sep } from 'node:path'
 import { type Base, fromBase } from './base.js'
@@ -254,10 +263,20 @@ export async function makeViewDir(
   root: string,
   label: string,
   record: Omit<ViewRecord, 'owner' | 'created'>,
+  ahead = false,
 ): Promise<string> {
-  const dir = mkdtempSync(join(root, `${PREFIX}${safeName(label)}-`))
+  const prefix = join(root, `${PREFIX}${safeName(label)}-`)
   const full: ViewRecord = { ...record, owner: ownOwner(), created: Date.now() }
-  writeFileSync(join(dir, RECORD), `${JSON.stringify(full)}\n`, { mode: 0o600, flag: 'wx' })
+  const text = `${JSON.stringify(full)}\n`
+  const options = { mode: 0o600, flag: 'wx' } as const
+  // Ahead of time (a pooled view) nothing waits for it: stay off the thread.
+  if (ahead) {
+    const dir = await mkdtemp(prefix)
+    await writeFile(join(dir, RECORD), text, options)
+    return dir
+  }
+  const dir = mkdtempSync(prefix)
+  writeFileSync(join(dir, RECORD), text, options)
   return dir
 }
 

@@ -1,5 +1,6 @@
 import { rm } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
+import { isMainThread } from 'node:worker_threads'
 import type { Backend, BackendName, View } from './backends/types.js'
 import type { Change } from './changes.js'
 import { debug } from './debug.js'
@@ -9,8 +10,9 @@ import { keepChanges } from './keep.js'
 import { describeHolders, waitForRelease } from './mount/holders.js'
 import { UNMOUNT_PATIENCE_MS, type UnmountResult } from './mount/unmount.js'
 import { checkOptions, type ScratchOptions } from './options.js'
-import { prepareNext, takeReady } from './pool.js'
+import { dropReady, prepareNext, takeReady } from './pool.js'
 import { removeSmallSync, removeTree } from './remove.js'
+import { retired, retireView } from './retire.js'
 import { makeViewDir, RECORD, updateRecord } from './root.js'
 import { forgetSetups, type Setup, setUp } from './setup.js'
 import { dropUpper, placeUpper } from './upper.js'
@@ -47,9 +49,15 @@ export async function createScratch(options: ScratchOptions): Promise<Scratch> {
   if (checked.verify) await verifyGoldens(layers.map((layer) => layer.path))
   signal?.throwIfAborted()
 
-  const pool = { root, home: plan.home, layers: layers.map((layer) => layer.path), backend }
+  const pool = {
+    root,
+    home: plan.home,
+    layers: layers.map((layer) => layer.path),
+    backend,
+    run: setup.run,
+  }
   // A view mounted ahead of time is handed over where one is ready.
-  const handed = await takeReady(pool, label, setup.run)
+  const handed = await takeReady(pool, label)
   const view = handed ?? (await makeView(checked, setup, label))
   try {
     // A test that timed out while its view was being made has moved on and
@@ -63,6 +71,22 @@ export async function createScratch(options: ScratchOptions): Promise<Scratch> {
 
   log('created %s (%s) in %d ms', view.merged, backend.name, performance.now() - started)
   return new Scratch(view, backend, label, performance.now() - started)
+}
+
+/**
+ * Finishes what scratchfs does in the background in this thread: takes down
+ * the view made ahead of time for the next test, and waits until every
+ * disposed view's directory is deleted. A process that exits does both on
+ * its own; call it to check that nothing is left while the process runs.
+ *
+ * @example
+ * await scratch.dispose()
+ * await settle()
+ * expect(readdirSync(root)).toEqual([])
+ */
+export async function settle(): Promise<void> {
+  await dropReady()
+  await retired()
 }
 
 async function makeView(options: ScratchOptions, setup: Setup, label: string): Promise<View> {
@@ -158,7 +182,11 @@ export class Scratch implements AsyncDisposable {
     })
   }
 
-  /** Unmounts and deletes the view; calling it again does nothing. */
+  /**
+   * Unmounts the view; calling it again does nothing. Its directory is
+   * deleted in the background, gone by the time the process exits (or
+   * `settle()` resolves).
+   */
   dispose(options: DisposeOptions = {}): Promise<void> {
     this.#disposed ??= this.#busy.catch(() => {}).then(() => this.#dispose(options.keep ?? false))
     return this.#disposed
@@ -178,8 +206,15 @@ export class Scratch implements AsyncDisposable {
       // Holders may still write into the upper: leave it for the sweeper.
       const holders = unmounted.detached.map(({ pid, start }) => ({ pid, start }))
       await updateRecord(this.#view.dir, { detached: true, holders })
+    } else if (this.kept !== undefined) {
+      await removeView(this.#view, this.#backend, true)
+    } else if (isMainThread) {
+      // The view is unmounted: nothing the test could see is left, and the
+      // dir goes while the next test runs; the exit handler finishes it.
+      retireView(this.#view)
     } else {
-      await removeView(this.#view, this.#backend, this.kept !== undefined)
+      // A worker thread may be stopped without its 'exit' handlers running.
+      await removeView(this.#view, this.#backend)
     }
     this.timings.teardown = performance.now() - started
     log('disposed %s in %d ms', this.#view.merged, this.timings.teardown)

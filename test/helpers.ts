@@ -16,6 +16,7 @@ import { dirname, join } from 'node:path'
 import { onTestFinished } from 'vitest'
 import { mountsUnder } from '../src/mount/mountinfo.js'
 import { unmountAll } from '../src/mount/unmount.js'
+import { settle } from '../src/scratch.js'
 
 /** True when this process may mount (root); suites that need it skip with a reason otherwise. */
 export const isRoot = process.getuid?.() === 0
@@ -27,6 +28,8 @@ export const isRoot = process.getuid?.() === 0
 export async function tempDir(name = 'test'): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), `sfs-${name.replace(/[^\w.-]+/g, '-')}-`))
   onTestFinished(async () => {
+    // A view made ahead of time for a next test may still be on its way.
+    await settle()
     await unmountAll(dir)
     await chmodTree(dir)
     await rm(dir, { recursive: true, force: true })

@@ -15,7 +15,7 @@ export const fuseOverlayfs: Backend = {
 
   async create(view, signal) {
     await Promise.all([mkdir(view.upper), mkdir(view.work), mkdir(view.merged)])
-    await copyRootAttributes(view)
+    copyRootAttributes(view)
     // Killing fuse-overlayfs halfway could leave its daemon serving a mount
     // nobody records: a started mount runs to the end, the caller takes it down.
     signal?.throwIfAborted()

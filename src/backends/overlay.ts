@@ -1,4 +1,5 @@
 import { chmodSync, chownSync, mkdirSync, statSync, utimesSync } from 'node:fs'
+import { chmod, chown, mkdir, stat, utimes } from 'node:fs/promises'
 import { diffView } from '../changes.js'
 import { mountOverlay } from '../mount/mount.js'
 import { unmountMountPoint } from '../mount/unmount.js'
@@ -9,14 +10,20 @@ import type { Backend, View } from './types.js'
 export const overlay: Backend = {
   name: 'overlay',
 
-  async create(view, signal) {
+  async create(view, signal, ahead = false) {
     // A mount takes a millisecond and cannot be cut short: not starting it is enough.
     signal?.throwIfAborted()
-    // Blocking on purpose: three mkdirs cost less than three trips through
-    // libuv's thread pool, and the mount itself is a blocking call too.
-    for (const dir of [view.upper, view.work, view.merged]) mkdirSync(dir)
-    await copyRootAttributes(view)
-    await mountOverlay({ dir: view.dir, layers: view.layers, userxattr: userxattr() })
+    const dirs = [view.upper, view.work, view.merged]
+    if (ahead) {
+      await Promise.all(dirs.map((dir) => mkdir(dir)))
+      await copyRootAttributesLater(view)
+    } else {
+      // Blocking on purpose: a test waits for this view, and three mkdirs
+      // cost less than three trips through libuv's thread pool.
+      for (const dir of dirs) mkdirSync(dir)
+      copyRootAttributes(view)
+    }
+    await mountOverlay({ dir: view.dir, layers: view.layers, userxattr: userxattr(), ahead })
   },
 
   destroy: (view) => unmountMountPoint(view.merged),
@@ -35,7 +42,7 @@ function userxattr(): boolean {
 
 // The merged root takes its mode, owner and times from the upper dir, not
 // from the golden: give the upper the golden root's.
-export async function copyRootAttributes(view: View): Promise<void> {
+export function copyRootAttributes(view: View): void {
   const top = view.layers[0]
   if (top === undefined) return
   const golden = statSync(top)
@@ -46,4 +53,13 @@ export async function copyRootAttributes(view: View): Promise<void> {
     } catch {}
   }
   utimesSync(view.upper, golden.atime, golden.mtime)
+}
+
+async function copyRootAttributesLater(view: View): Promise<void> {
+  const top = view.layers[0]
+  if (top === undefined) return
+  const golden = await stat(top)
+  await chmod(view.upper, golden.mode & 0o7777)
+  if (process.getuid?.() === 0) await chown(view.upper, golden.uid, golden.gid).catch(() => {})
+  await utimes(view.upper, golden.atime, golden.mtime)
 }

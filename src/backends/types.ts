@@ -20,8 +20,10 @@ export interface Backend {
    * Makes `view.merged` show the golden, writable; the dirs exist and are
    * empty. Once `signal` aborts it stops as soon as it can and rejects with
    * the signal's reason; what it made so far stays for the caller to remove.
+   * `ahead` marks a view made ahead of time, while a test runs: it then
+   * blocks the thread as little as it can, at the cost of latency.
    */
-  create(view: View, signal?: AbortSignal): Promise<void>
+  create(view: View, signal?: AbortSignal, ahead?: boolean): Promise<void>
   /** Undoes create; what the view wrote stays on disk until the dir is removed. */
   destroy(view: View): Promise<UnmountResult>
   changes(view: View): Promise<Change[]>

@@ -19,6 +19,8 @@ export interface OverlayMount {
   layers: readonly string[]
   /** Inside a user namespace the kernel wants `userxattr`. */
   userxattr: boolean
+  /** Made ahead of time: the kernel calls run on libuv's threads. */
+  ahead?: boolean
 }
 
 /**
@@ -76,7 +78,10 @@ export async function mountOverlay(mount: OverlayMount): Promise<void> {
 
   const options = overlayOptions(mount.layers.length, mount.userxattr)
   log('mount -o %s in %s', options, mount.dir)
-  const result = await mountOverlayCall({ dir: mount.dir, options })
+  const result = await mountOverlayCall(
+    { dir: mount.dir, options },
+    mount.ahead ? 'off-thread' : 'auto',
+  )
   if (result.exitCode === 0) return
 
   const stderr = result.stderr

@@ -32,11 +32,28 @@ const MOUNT_ATTR: Record<string, number> = { nosuid: 0x2, nodev: 0x4, noexec: 0x
 const MOVE_MOUNT_F_EMPTY_PATH = 0x4
 const MNT_DETACH = 2
 
+/** The calls the mount needs, each answering its return value and errno together. */
+type Kernel = {
+  [name in 'fsopen' | 'fsconfig' | 'fsmount' | 'move_mount']: (
+    ...args: (string | number | null)[]
+  ) => Promise<Answer>
+}
+
+interface Answer {
+  value: number
+  /** The errno of a failed call; undefined when the call ran on another thread. */
+  errno?: number
+}
+
+type Native = ((...args: unknown[]) => number) & {
+  async: (...args: unknown[]) => void
+}
+
 interface Libc {
-  fsopen(name: string, flags: number): number
-  fsconfig(fd: number, cmd: number, key: string | null, value: string | null, aux: number): number
-  fsmount(fd: number, flags: number, attrs: number): number
-  move_mount(from: number, fromPath: string, to: number, toPath: string, flags: number): number
+  fsopen: Native
+  fsconfig: Native
+  fsmount: Native
+  move_mount: Native
   umount2(target: string, flags: number): number
   close(fd: number): number
   errno(): number
@@ -56,17 +73,16 @@ export function loadLibc(): Libc | null {
   try {
     const koffi = createRequire(import.meta.url)('koffi') as typeof import('koffi')
     const lib = koffi.load('libc.so.6')
-    const fn = (signature: string) => lib.func(signature) as (...args: unknown[]) => number
-    const fsconfig = fn('int fsconfig(int, unsigned int, const char *, const char *, int)')
+    const fn = (signature: string) => lib.func(signature) as unknown as Native
     libc = {
       fsopen: fn('int fsopen(const char *, unsigned int)'),
-      fsconfig: (fd, cmd, key, value, aux) => fsconfig(fd, cmd, key, value, aux),
+      fsconfig: fn('int fsconfig(int, unsigned int, const char *, const char *, int)'),
       fsmount: fn('int fsmount(int, unsigned int, unsigned int)'),
       move_mount: fn('int move_mount(int, const char *, int, const char *, unsigned int)'),
       umount2: fn('int umount2(const char *, int)'),
       close: fn('int close(int)'),
       errno: () => koffi.errno(),
-    } as Libc
+    }
   } catch (error) {
     log('koffi unavailable, spawning mount and umount: %s', error)
   }
@@ -88,14 +104,19 @@ let newApiRefused = false
  * work and layers are named through /proc/self/fd of the view dir, so no
  * user path reaches the option parser and no chdir is needed (worker
  * threads may not chdir). Without koffi it runs mount(8) in the view dir.
+ *
+ * `offThread` runs each call on libuv's threads, so a view prepared ahead
+ * of time does not block the test that runs meanwhile. errno does not
+ * travel back from those threads: a failure there says less, and the
+ * caller makes the view again in place to learn why.
  */
 export async function mountOverlayCall(
   call: OverlayCall,
-  via: 'auto' | 'spawn' = 'auto',
+  via: 'auto' | 'spawn' | 'off-thread' = 'auto',
 ): Promise<CallResult> {
   const lib = via === 'spawn' ? null : loadLibc()
   if (lib && !newApiRefused) {
-    const result = mountWithNewApi(lib, call)
+    const result = await mountWithNewApi(lib, call, via === 'off-thread')
     if (result) return result
   }
   return spawnMount(call)
@@ -111,24 +132,52 @@ function spawnMount(call: OverlayCall): Promise<CallResult> {
   }))
 }
 
+function kernelOf(lib: Libc, offThread: boolean): Kernel {
+  const names = ['fsopen', 'fsconfig', 'fsmount', 'move_mount'] as const
+  const kernel = {} as Kernel
+  for (const name of names) {
+    const native = lib[name]
+    kernel[name] = offThread
+      ? (...args) =>
+          new Promise((resolve, reject) => {
+            native.async(...args, (error: unknown, value: number) =>
+              error ? reject(error) : resolve({ value }),
+            )
+          })
+      : // In place, errno is read before anything else can call into libc.
+        async (...args) => {
+          const value = native(...args)
+          return value < 0 ? { value, errno: lib.errno() } : { value }
+        }
+  }
+  return kernel
+}
+
 // Returns undefined when the kernel does not know the API, so the caller
 // falls back to mount(8).
-function mountWithNewApi(lib: Libc, call: OverlayCall): CallResult | undefined {
+async function mountWithNewApi(
+  lib: Libc,
+  call: OverlayCall,
+  offThread: boolean,
+): Promise<CallResult | undefined> {
+  const kernel = kernelOf(lib, offThread)
   const dirFd = openSync(call.dir, constants.O_RDONLY | constants.O_DIRECTORY)
   const at = (name: string) => `/proc/self/fd/${dirFd}/${name}`
   let fsFd = -1
   let step = 'fsopen overlay'
   try {
-    fsFd = lib.fsopen('overlay', FSOPEN_CLOEXEC)
-    if (fsFd < 0) return refused(lib, step)
+    const opened = await kernel.fsopen('overlay', FSOPEN_CLOEXEC)
+    fsFd = opened.value
+    if (fsFd < 0) return refused(step, opened.errno)
 
     let attrs = 0
-    const set = (key: string, value: string | null): boolean => {
+    const set = async (key: string, value: string | null): Promise<Answer> => {
       step = value === null ? `fsconfig ${key}` : `fsconfig ${key}=${value}`
       const cmd = value === null ? FSCONFIG_SET_FLAG : FSCONFIG_SET_STRING
-      return lib.fsconfig(fsFd, cmd, key, value, 0) === 0
+      return kernel.fsconfig(fsFd, cmd, key, value, 0)
     }
-    if (!set('source', 'scratchfs')) return failure(lib, fsFd, step)
+    let answer = await set('source', 'scratchfs')
+    if (answer.value !== 0) return failure(fsFd, step, answer.errno)
     for (const option of call.options.split(',')) {
       const [key = '', value] = splitOption(option)
       const attr = MOUNT_ATTR[key]
@@ -138,30 +187,36 @@ function mountWithNewApi(lib: Libc, call: OverlayCall): CallResult | undefined {
       }
       if (key === 'lowerdir') {
         for (const lower of (value ?? '').split(':')) {
-          if (!set('lowerdir+', at(lower))) {
-            return lib.errno() === os.errno.EINVAL && lower === 'l0'
-              ? refused(lib, step)
-              : failure(lib, fsFd, step)
+          answer = await set('lowerdir+', at(lower))
+          if (answer.value !== 0) {
+            return answer.errno === os.errno.EINVAL && lower === 'l0'
+              ? refused(step, answer.errno)
+              : failure(fsFd, step, answer.errno)
           }
         }
         continue
       }
       const path = key === 'upperdir' || key === 'workdir'
-      if (!set(key, path ? at(value ?? '') : (value ?? null))) return failure(lib, fsFd, step)
+      answer = await set(key, path ? at(value ?? '') : (value ?? null))
+      if (answer.value !== 0) return failure(fsFd, step, answer.errno)
     }
 
     step = 'fsconfig create'
-    if (lib.fsconfig(fsFd, FSCONFIG_CMD_CREATE, null, null, 0) !== 0) {
-      return failure(lib, fsFd, step)
-    }
+    answer = await kernel.fsconfig(fsFd, FSCONFIG_CMD_CREATE, null, null, 0)
+    if (answer.value !== 0) return failure(fsFd, step, answer.errno)
     step = 'fsmount'
-    const mountFd = lib.fsmount(fsFd, FSMOUNT_CLOEXEC, attrs)
-    if (mountFd < 0) return failure(lib, fsFd, step)
+    const mounted = await kernel.fsmount(fsFd, FSMOUNT_CLOEXEC, attrs)
+    if (mounted.value < 0) return failure(fsFd, step, mounted.errno)
     step = 'move_mount merged'
-    const moved = lib.move_mount(mountFd, '', dirFd, 'merged', MOVE_MOUNT_F_EMPTY_PATH)
-    const errno = lib.errno()
-    lib.close(mountFd)
-    if (moved !== 0) return failure(lib, fsFd, step, errno)
+    const moved = await kernel.move_mount(
+      mounted.value,
+      '',
+      dirFd,
+      'merged',
+      MOVE_MOUNT_F_EMPTY_PATH,
+    )
+    lib.close(mounted.value)
+    if (moved.value !== 0) return failure(fsFd, step, moved.errno)
     return { exitCode: 0, stderr: '', command: describeCall(call) }
   } finally {
     if (fsFd >= 0) lib.close(fsFd)
@@ -174,8 +229,7 @@ function splitOption(option: string): [string, string | undefined] {
   return equals < 0 ? [option, undefined] : [option.slice(0, equals), option.slice(equals + 1)]
 }
 
-function refused(lib: Libc, step: string): undefined {
-  const errno = lib.errno()
+function refused(step: string, errno: number | undefined): undefined {
   if (errno === os.errno.ENOSYS || errno === os.errno.EINVAL || errno === os.errno.ENODEV) {
     log('%s: %s; spawning mount(8) from now on', step, errnoName(errno))
     newApiRefused = true
@@ -185,7 +239,7 @@ function refused(lib: Libc, step: string): undefined {
 
 // The new API keeps the kernel's own words about a failure in the fs
 // context: read them, they say far more than the errno.
-function failure(lib: Libc, fsFd: number, step: string, errno = lib.errno()): CallResult {
+function failure(fsFd: number, step: string, errno: number | undefined): CallResult {
   const reasons: string[] = []
   const buffer = Buffer.alloc(512)
   for (;;) {
@@ -198,7 +252,7 @@ function failure(lib: Libc, fsFd: number, step: string, errno = lib.errno()): Ca
     if (length <= 0) break
     reasons.push(buffer.subarray(0, length).toString().replace(/^e /, ''))
   }
-  const why = [errnoMessage(errno), ...reasons].join(': ')
+  const why = [errno === undefined ? 'failed' : errnoMessage(errno), ...reasons].join(': ')
   return { exitCode: 32, stderr: why, command: step }
 }
 

@@ -3,6 +3,7 @@ import { join } from 'node:path'
 import { execa } from 'execa'
 import { expect } from 'vitest'
 import { PREFIX } from '../../src/root.js'
+import { settle } from '../../src/scratch.js'
 import { goldenAndRoot, mountsBelow, snapshot, type Tree } from '../helpers.js'
 
 export interface Workspace {
@@ -31,6 +32,7 @@ export async function workspace(
 export async function leftovers(
   space: Pick<Workspace, 'base' | 'root'>,
 ): Promise<{ mounts: string[]; views: string[] }> {
+  await settle()
   const views = (await readdir(space.root).catch(() => [])).filter((name) =>
     name.startsWith(PREFIX),
   )

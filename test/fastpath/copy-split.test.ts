@@ -1,7 +1,7 @@
 import { chmod, lstat, mkdir, readdir, utimes } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, expect, test } from 'vitest'
-import { createScratch } from '../../src/index.js'
+import { createScratch, settle } from '../../src/index.js'
 import { snapshot, type Tree, tempDir, writeTree } from '../helpers.js'
 
 // Big enough that the copy backend splits it among several cp processes.
@@ -43,6 +43,7 @@ describe('copy backend: a tree split among several cp processes', () => {
     expect(await scratch.changes()).toEqual([])
 
     await scratch.dispose()
+    await settle()
     expect(await readdir(root)).toEqual([])
   })
 })

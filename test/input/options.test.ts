@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
 import { describe, expect, test } from 'vitest'
-import { createScratch, ScratchfsError } from '../../src/index.js'
+import { createScratch, ScratchfsError, settle } from '../../src/index.js'
 import { tempDir } from '../helpers.js'
 import { expectRefused, leftViews } from './refused.js'
 
@@ -77,6 +77,7 @@ describe('createScratch: label', () => {
         await made.dispose()
       }
     }
+    await settle()
     expect(await leftViews(root)).toEqual([])
   })
 })

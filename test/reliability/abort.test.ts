@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { describe, expect, test } from 'vitest'
 import { liveViews } from '../../src/exit.js'
-import { createScratch } from '../../src/index.js'
+import { createScratch, settle } from '../../src/index.js'
 import { isRoot, mountsBelow, tempDir, writeTree } from '../helpers.js'
 
 describe.skipIf(!isRoot)('createScratch with a signal that aborts (needs root to mount)', () => {
@@ -34,6 +34,7 @@ describe.skipIf(!isRoot)('createScratch with a signal that aborts (needs root to
         made++
         await result.dispose()
       }
+      await settle()
       expect(await mountsBelow(root)).toEqual([])
       expect(await readdir(root)).toEqual([])
     }

@@ -9,6 +9,8 @@ export interface ViewChild {
   pid: number
   /** The merged paths of its views. */
   views: string[]
+  /** With `pool`: the merged path of the view it made ahead of time. */
+  ready?: string
 }
 
 /** A separate Node process that made `count` overlay views and now waits. */
@@ -16,18 +18,24 @@ export async function childWithViews(
   root: string,
   golden: string,
   count = 1,
-  options: { nested?: boolean; upper?: 'tmpfs' } = {},
+  options: { nested?: boolean; upper?: 'tmpfs'; pool?: boolean } = {},
 ): Promise<ViewChild> {
   const nested = options.nested ? 'nested' : ''
-  const child = launch([root, golden, String(count), nested], options.upper)
+  const child = launch([root, golden, String(count), nested], options)
   const failed = child.then((result) => {
     throw new Error(`view child exited early (${result.exitCode}): ${result.stderr}`)
   })
   const [line] = (await Promise.race([once(child.stdout, 'data'), failed])) as [Buffer]
-  return { process: child, pid: child.pid as number, views: JSON.parse(String(line)) as string[] }
+  const { views, ready } = JSON.parse(String(line)) as { views: string[]; ready?: string }
+  return { process: child, pid: child.pid as number, views, ...(ready && { ready }) }
 }
 
-function launch(args: string[], upper?: string) {
-  const env = upper ? { VIEW_UPPER: upper } : {}
+// Without `pool` the child makes no view ahead of time, so what it leaves
+// is exactly the views it reports.
+function launch(args: string[], options: { upper?: 'tmpfs'; pool?: boolean }) {
+  const env = {
+    ...(options.upper && { VIEW_UPPER: options.upper }),
+    SCRATCHFS_POOL: options.pool ? '1' : '0',
+  }
   return execa('node', [script, ...args], { reject: false, stdin: 'ignore', env })
 }

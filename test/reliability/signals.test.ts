@@ -26,5 +26,19 @@ describe.skipIf(!isRoot)(
         expect(await readdir(root)).toEqual([])
       },
     )
+
+    test('SIGTERM also takes down the view made ahead of time for the next test', async () => {
+      const { golden, root } = await setup()
+      const child = await childWithViews(root, golden, 2, { pool: true })
+      expect(child.ready).toMatch(/\/scratchfs-pool-[^/]+\/merged$/)
+      expect(await mountsBelow(root)).toHaveLength(3)
+
+      child.process.kill('SIGTERM')
+      const result = await child.process
+
+      expect(result.signal).toBe('SIGTERM')
+      expect(await mountsBelow(root)).toEqual([])
+      expect(await readdir(root)).toEqual([])
+    })
   },
 )

@@ -38,6 +38,22 @@ describe.skipIf(!isRoot)('sweep (needs root to mount)', () => {
     for (const view of child.views) expect(existsSync(dirname(view))).toBe(false)
   })
 
+  test('a SIGKILLed process leaves its view made ahead of time, and the sweep removes it too', async () => {
+    const { golden, root } = await setup()
+    const child = await childWithViews(root, golden, 2, { pool: true })
+    expect(await mountsBelow(root)).toHaveLength(3)
+
+    child.process.kill('SIGKILL')
+    await child.process
+    const swept = await sweep(root)
+
+    expect(swept.map((entry) => entry.dir).sort()).toEqual(
+      [...child.views, child.ready ?? ''].map((view) => dirname(view)).sort(),
+    )
+    expect(await mountsBelow(root)).toEqual([])
+    expect(await readdir(root)).toEqual([])
+  })
+
   test('a SIGKILLed process with uppers on a tmpfs it mounted: views first, then the tmpfs, all gone', async () => {
     const { golden, root } = await setup()
     const child = await childWithViews(root, golden, 2, { upper: 'tmpfs' })

@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { execa } from 'execa'
 import { describe, expect, test } from 'vitest'
 import { probeFuseOverlayfs } from '../../src/backends/fuse-probe.js'
-import { createScratch } from '../../src/index.js'
+import { createScratch, settle } from '../../src/index.js'
 import { captureWarnings, mountsBelow, tempDir, writeTree } from '../helpers.js'
 import { inCI, REPO } from './plain-user.js'
 
@@ -75,6 +75,7 @@ describe.skipIf(reason)(`backend fuse-overlayfs${reason ? ` (skipped: ${reason})
           'Something killed the daemon (an OOM kill, a kill of the process group). Check dmesg.',
       },
     ])
+    await settle()
     expect(await mountsBelow(base)).toEqual([])
     expect(
       (await readdir(join(base, 'root'))).filter((name) => name.startsWith('scratchfs-')),

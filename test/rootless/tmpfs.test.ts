@@ -2,7 +2,7 @@ import { mkdir, readdir, statfs, writeFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { execa } from 'execa'
 import { describe, expect, test } from 'vitest'
-import { createScratch } from '../../src/index.js'
+import { createScratch, settle } from '../../src/index.js'
 import { readMountinfo } from '../../src/mount/mountinfo.js'
 import { TMPFS_MAGIC } from '../../src/mount/tmpfs.js'
 import { inUserNamespace } from '../../src/proc.js'
@@ -51,6 +51,7 @@ describe.skipIf(why)(`uppers on tmpfs${why ? ` (skipped: ${why})` : ''}`, () => 
     const second = await createScratch({ golden: space.golden, root: space.root })
     expect(await upperFs(second.path)).toBe(TMPFS_MAGIC)
     await Promise.all([scratch.dispose(), second.dispose()])
+    await settle()
     // The views' uppers are gone from the tmpfs; the tmpfs stays for the next view.
     expect(await readdir(tmpfs[0]?.target ?? '')).toEqual([])
   })
