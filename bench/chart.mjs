@@ -1,4 +1,4 @@
-// A grouped bar chart of median ms per view, log scale, as plain SVG.
+// A grouped bar chart of ms per view (everything included), log scale, as plain SVG.
 
 const COLORS = [
   '#1b7f3b',
@@ -13,7 +13,7 @@ const COLORS = [
 ]
 const xml = (text) => String(text).replace(/[<>&"]/g, (c) => `&#${c.charCodeAt(0)};`)
 
-/** rows: { golden, contender, median }[] */
+/** rows: { golden, contender, everything }[] */
 export function chartSvg(rows, title) {
   const goldens = [...new Set(rows.map((row) => row.golden))]
   const contenders = [...new Set(rows.map((row) => row.contender))]
@@ -24,7 +24,7 @@ export function chartSvg(rows, title) {
   const bottom = top + plot
   const groupWidth = (width - left - 20) / goldens.length
   const bar = Math.min(22, (groupWidth - 20) / contenders.length)
-  const values = rows.map((row) => row.median).filter((value) => value > 0)
+  const values = rows.map((row) => row.everything).filter((value) => value > 0)
   const low = 10 ** Math.floor(Math.log10(Math.min(...values)))
   const high = 10 ** Math.ceil(Math.log10(Math.max(...values)))
   const y = (value) => bottom - (Math.log10(value / low) / Math.log10(high / low)) * plot
@@ -46,11 +46,11 @@ export function chartSvg(rows, title) {
     const x0 = left + group * groupWidth + 10
     contenders.forEach((contender, index) => {
       const row = rows.find((r) => r.golden === golden && r.contender === contender)
-      if (!row || !(row.median > 0)) return
+      if (!row || !(row.everything > 0)) return
       const x = x0 + index * bar
-      const top = y(row.median)
+      const top = y(row.everything)
       parts.push(
-        `<rect x="${x}" y="${top}" width="${bar - 2}" height="${bottom - top}" fill="${COLORS[index % COLORS.length]}"><title>${xml(`${contender} on ${golden}: ${row.median.toFixed(2)} ms`)}</title></rect>`,
+        `<rect x="${x}" y="${top}" width="${bar - 2}" height="${bottom - top}" fill="${COLORS[index % COLORS.length]}"><title>${xml(`${contender} on ${golden}: ${row.everything.toFixed(2)} ms`)}</title></rect>`,
       )
     })
     parts.push(

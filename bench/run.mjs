@@ -8,12 +8,12 @@
 // scratchfs overlay, writes bench/results.json and docs/bench.svg.
 // --quick (CI): the 10k golden only; fails unless overlay is at least 50x
 // cheaper than fs-fixture, a margin noise cannot cross. The full run also
-// measures the opt-in pool of ready views (SCRATCHFS_POOL=1) and memory
-// over 5,000 views.
+// measures overlay without its pool of ready views (SCRATCHFS_POOL=0) and
+// memory over 5,000 views.
 import { execFile } from 'node:child_process'
 import { existsSync, readdirSync, statSync } from 'node:fs'
 import { mkdir, rm, writeFile } from 'node:fs/promises'
-import { availableParallelism, loadavg } from 'node:os'
+import { availableParallelism, loadavg, tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
@@ -23,15 +23,17 @@ import { generatedGolden } from './golden.mjs'
 const here = dirname(fileURLToPath(import.meta.url))
 const project = dirname(here)
 const cache = join(here, '.cache')
-const root = join(cache, 'root')
+// Views and copies go where scratchfs puts views by default, the OS temp
+// dir: how fast a filesystem makes dirs depends on where in it they are.
+const root = join(tmpdir(), `scratchfs-bench-${process.pid}`)
 const quick = process.argv.includes('--quick')
 const run = promisify(execFile)
 
 const REFERENCE = 'overlay-disk'
-const FAST = ['overlay-disk', 'overlay-tmpfs', 'overlay-spawn', 'fuse-overlayfs']
+const FAST = ['overlay-disk', 'overlay-tmpfs', 'overlay-spawn', 'fuse-overlayfs', 'overlay-nopool']
 const ENV = {
   'overlay-spawn': { SCRATCHFS_NO_FFI: '1' },
-  'overlay-pool': { SCRATCHFS_POOL: '1' },
+  'overlay-nopool': { SCRATCHFS_POOL: '0' },
 }
 const ROUNDS = quick ? 3 : 5
 const BATCH = quick ? 15 : 30
@@ -78,7 +80,8 @@ async function main() {
   } else {
     await writeFile(join(here, 'results.json'), `${JSON.stringify(results, null, 2)}\n`)
     await mkdir(join(project, 'docs'), { recursive: true })
-    const title = 'scratchfs: ms per test view (create, write a file, dispose), log scale'
+    const title =
+      'scratchfs: ms per test view, everything included (create, write a file, dispose, delete), log scale'
     await writeFile(join(project, 'docs', 'bench.svg'), chartSvg(rows, title))
     say('wrote bench/results.json and docs/bench.svg')
   }
@@ -124,19 +127,21 @@ async function contendersHere() {
   const list = ['overlay-disk', 'overlay-tmpfs', 'overlay-spawn']
   const probe = await import(join(project, 'dist', 'backends', 'probe.js'))
   if (probe.backends?.['fuse-overlayfs']) list.push('fuse-overlayfs')
-  if (!quick || process.argv.includes('--pool')) list.push('overlay-pool')
+  if (!quick || process.argv.includes('--pool')) list.push('overlay-nopool')
   list.push('copy', 'cp -a', 'fs-extra', 'fs-fixture')
   return list
 }
 
 function isFast(contender) {
-  return FAST.includes(contender) || contender === 'overlay-pool'
+  return FAST.includes(contender)
 }
 
 // Round-robin: every round gives each contender one batch, in a rotating
 // order, so a burst of load from the other users of the machine is shared.
 async function measureGolden(golden, contenders) {
-  const samples = new Map(contenders.map((c) => [c, { times: [], waits: [], walls: [] }]))
+  const samples = new Map(
+    contenders.map((c) => [c, { times: [], waits: [], walls: [], everything: [] }]),
+  )
   const failed = new Map()
   const slowRounds = golden.files >= 100_000 || golden.name === 'example' ? 2 : quick ? 2 : 3
   for (let round = 0; round < ROUNDS; round++) {
@@ -145,6 +150,9 @@ async function measureGolden(golden, contenders) {
       if (failed.has(contender)) continue
       if (!isFast(contender) && round >= slowRounds) continue
       const count = isFast(contender) ? BATCH : 1
+      // A copier leaves tens of MB to write back and blocks to discard: flush
+      // them first, or the next contender is measured under that load.
+      await run('sync')
       const result = await batch(contender, golden.path, count).catch((error) => ({ error }))
       if (result.error) {
         failed.set(contender, firstLine(result.error))
@@ -155,12 +163,14 @@ async function measureGolden(golden, contenders) {
       const keep = isFast(contender) ? WARMUP : 0
       sample.times.push(...result.times.slice(keep))
       sample.waits.push(...result.waits.slice(keep))
+      sample.everything.push(everythingPerView(result, keep))
     }
     say(`  round ${round + 1}/${ROUNDS} done`)
   }
   // A whole suite of SUITE tests in one process, start to exit, for the
   // mounting contenders; copiers are projected from their median.
   for (const contender of contenders.filter((c) => isFast(c) && !failed.has(c))) {
+    await run('sync')
     const begin = performance.now()
     await batch(contender, golden.path, SUITE).catch(() => undefined)
     samples.get(contender).walls.push(performance.now() - begin)
@@ -169,7 +179,7 @@ async function measureGolden(golden, contenders) {
   return contenders
     .filter((contender) => samples.get(contender).times.length > 0)
     .map((contender) => {
-      const { times, waits, walls } = samples.get(contender)
+      const { times, waits, walls, everything } = samples.get(contender)
       const median = quantile(times, 0.5)
       return {
         golden: golden.name,
@@ -179,10 +189,20 @@ async function measureGolden(golden, contenders) {
         median,
         p90: quantile(times, 0.9),
         wait: quantile(waits, 0.5),
+        everything: quantile(everything, 0.5),
         suite: walls.length > 0 ? walls[0] : median * SUITE,
         suiteProjected: walls.length === 0,
       }
     })
+}
+
+// Per view, from the first view after the warm-up until nothing is left
+// to do, less the time the tests held their views: background work counts
+// unless it ran while a test held its view.
+function everythingPerView(result, warmup) {
+  const from = Math.min(warmup, result.starts.length - 1)
+  const held = result.holds.slice(from).reduce((sum, hold) => sum + hold, 0)
+  return (result.end - result.starts[from] - held) / (result.starts.length - from)
 }
 
 async function batch(contender, golden, count, extra = []) {
@@ -245,7 +265,7 @@ function quantile(values, q) {
 function ratioOf(rows, golden, contender) {
   const reference = rows.find((r) => r.golden === golden && r.contender === REFERENCE)
   const other = rows.find((r) => r.golden === golden && r.contender === contender)
-  return reference && other ? other.median / reference.median : undefined
+  return reference && other ? other.everything / reference.everything : undefined
 }
 
 function printTable(rows) {
@@ -258,6 +278,7 @@ function printTable(rows) {
     'median',
     'p90',
     'wait',
+    'all in',
     'x overlay',
     `suite of ${SUITE}`,
   ]
@@ -270,6 +291,7 @@ function printTable(rows) {
       ms(row.median),
       ms(row.p90),
       ms(row.wait),
+      ms(row.everything),
       ratio === undefined ? '' : `${ratio >= 10 ? ratio.toFixed(0) : ratio.toFixed(2)}x`,
       `${row.suiteProjected ? '~' : ''}${ms(row.suite)}`,
     ]
@@ -290,14 +312,17 @@ function targets(rows, memory) {
   const verdicts = []
   const check = (met, text) => verdicts.push({ met: Boolean(met), text })
   const disk = at('10k', REFERENCE)
-  if (disk)
-    check(disk.median <= 3, `overlay per view on disk <= 3 ms (10k: ${disk.median.toFixed(2)} ms)`)
-  const pool = at('10k', 'overlay-pool')
-  if (pool) check(pool.wait <= 1, `wait for a pooled view <= 1 ms (${pool.wait.toFixed(2)} ms)`)
+  if (disk) {
+    check(
+      Math.max(disk.everything, disk.median) <= 3,
+      `overlay per view on disk, everything included <= 3 ms (10k: ${disk.everything.toFixed(2)} ms all in, ${disk.median.toFixed(2)} ms on the test's path)`,
+    )
+    check(disk.wait <= 1, `the test waits <= 1 ms for its pooled view (${disk.wait.toFixed(2)} ms)`)
+  }
   const small = at('1k', REFERENCE)
   const large = at('100k', REFERENCE)
   if (small && large) {
-    const flat = large.median / small.median
+    const flat = large.everything / small.everything
     check(flat <= 1.5, `100k/1k cost ratio <= 1.5 (${flat.toFixed(2)})`)
   }
   const fixture = ratioOf(rows, '10k', 'fs-fixture')

@@ -1,8 +1,10 @@
 // One batch of views for one contender, in a fresh process: prints the
 // milliseconds of each view (create, write one file, dispose) as JSON.
 // Like a real test, each holds its view a moment (HOLD_MS, not counted):
-// teardown or preparation left for later gets its chance to run, and its
-// cost shows in the wall time of the batch.
+// work scratchfs leaves for later (deleting a disposed view, making the
+// next one) gets its chance to run. `starts` and `end` time the batch up to the
+// moment nothing is left to do (`end`); less the holds, it is everything
+// included, background work too, unless it ran while a test held its view.
 // Usage: node bench/worker.mjs <contender> <golden> <root> <count> [--memory]
 import { execFile } from 'node:child_process'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
@@ -62,18 +64,25 @@ async function contenderFor(name) {
 }
 
 const make = await contenderFor(contender)
+const settle = scratchOptions[contender]
+  ? (await import('../dist/index.js')).settle
+  : async () => {}
 const times = []
 const waits = []
+const starts = []
+const holds = []
 const usage = []
 const started = performance.now()
 for (let index = 0; index < count; index++) {
   const begin = performance.now()
+  starts.push(begin)
   const view = await make()
   const ready = performance.now()
   await writeFile(join(view.path, 'bench-written.txt'), `view ${index}\n`)
   const written = performance.now()
   await sleep(HOLD_MS)
   const held = performance.now()
+  holds.push(held - written)
   await view.dispose()
   times.push(written - begin + (performance.now() - held))
   waits.push(ready - begin)
@@ -83,5 +92,9 @@ for (let index = 0; index < count; index++) {
     usage.push({ after: index + 1, rss, heapTotal, heapUsed, external })
   }
 }
-const wall = performance.now() - started
-process.stdout.write(`${JSON.stringify({ contender, times, waits, wall, usage })}\n`)
+await settle()
+const end = performance.now()
+const wall = end - started
+process.stdout.write(
+  `${JSON.stringify({ contender, times, waits, wall, starts, holds, end, usage })}\n`,
+)
