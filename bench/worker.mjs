@@ -26,7 +26,7 @@ const scratchOptions = {
   'overlay-disk': { backend: 'overlay', upper: 'disk' },
   'overlay-tmpfs': { backend: 'overlay', upper: 'tmpfs' },
   'overlay-spawn': { backend: 'overlay', upper: 'disk' },
-  'overlay-pool': { backend: 'overlay', upper: 'disk' },
+  'overlay-nopool': { backend: 'overlay', upper: 'disk' },
   'fuse-overlayfs': { backend: 'fuse-overlayfs' },
   copy: { backend: 'copy' },
 }

@@ -112,6 +112,7 @@ function handOver(from: View, label: string): View {
   // The same random tail as the ready view: unique in the root already.
   const dir = join(dirname(from.dir), `${PREFIX}${safeName(label)}-${basename(from.dir).slice(-6)}`)
   renameSync(from.dir, dir)
+  log('handed %s over as %s', from.dir, dir)
   trackView(dir)
   untrackView(from.dir)
   const moved = (path: string) => (dirname(path) === from.dir ? join(dir, basename(path)) : path)

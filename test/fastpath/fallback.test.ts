@@ -43,11 +43,22 @@ describe.skipIf(!isRoot)('the fast path in a plain script (needs root)', () => {
     expect(await readdir(root)).toEqual([])
   })
 
-  test('a pool of ready views leaves no mount and no dir after exit, and prints nothing', async () => {
-    const { result, root, base } = await runScript({ SCRATCHFS_POOL: '1' })
+  test('by default views are made ahead of time and deleted in the background, and the script still leaves no mount and no dir, and prints nothing', async () => {
+    const { result, root, base } = await runScript({ DEBUG: 'scratchfs:pool' })
     expect(result.exitCode, result.stderr).toBe(0)
     expect(result.stdout).toBe('')
+    // Views 3 and 4 were made while the ones before them were in use.
+    expect(
+      result.stderr.match(/^scratchfs:pool handed .*scratchfs-pool-.* over as /gm),
+    ).toHaveLength(2)
     expect(await mountsBelow(base)).toEqual([])
     expect((await readdir(root)).filter((name) => name.startsWith('scratchfs-'))).toEqual([])
+  })
+
+  test('with SCRATCHFS_POOL=0 no view is made ahead of time', async () => {
+    const { result, base } = await runScript({ DEBUG: 'scratchfs:pool', SCRATCHFS_POOL: '0' })
+    expect(result.exitCode, result.stderr).toBe(0)
+    expect(result.stderr).not.toMatch(/handed/)
+    expect(await mountsBelow(base)).toEqual([])
   })
 })
