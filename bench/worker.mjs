@@ -11,6 +11,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { promisify } from 'node:util'
+import { getHeapSpaceStatistics } from 'node:v8'
 
 const [contender, golden, root, countText] = process.argv.slice(2)
 const count = Number(countText)
@@ -89,7 +90,13 @@ for (let index = 0; index < count; index++) {
   if (memory && (SAMPLES.has(index + 1) || index === count - 1)) {
     globalThis.gc?.()
     const { rss, heapTotal, heapUsed, external } = process.memoryUsage()
-    usage.push({ after: index + 1, rss, heapTotal, heapUsed, external })
+    // V8 doubles its young generation once enough has survived scavenges,
+    // however little stays alive: shown apart from the old space.
+    const space = (name) =>
+      getHeapSpaceStatistics().find((entry) => entry.space_name === name)?.space_size ?? 0
+    const young = space('new_space')
+    const old = space('old_space')
+    usage.push({ after: index + 1, rss, heapTotal, heapUsed, external, young, old })
   }
 }
 await settle()

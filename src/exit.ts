@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync, rmSync } from 'node:fs'
+import { readdirSync, readFileSync, rmdirSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { isMainThread } from 'node:worker_threads'
 import { debug } from './debug.js'
@@ -73,6 +73,12 @@ function takeDownSync(dir: string, children: readonly Child[]): string {
   // A view still being copied: deleting it while cp fills it fails, or
   // deletes half of it.
   killWritersSync(dir, children)
+  // An empty merged dir is no mount point: deleting it first means a mount
+  // still under way on one of libuv's threads (a view made ahead of time)
+  // cannot land there after mountinfo was read.
+  try {
+    rmdirSync(join(dir, 'merged'))
+  } catch {}
   if (!unmountAllSync(dir)) return 'still in use, detached and left for the sweeper'
   try {
     removeViewDirSync(dir)

@@ -1,4 +1,4 @@
-import { renameSync } from 'node:fs'
+import { renameSync, statSync } from 'node:fs'
 import { basename, dirname, join } from 'node:path'
 import { isMainThread } from 'node:worker_threads'
 import type { Backend, View } from './backends/types.js'
@@ -8,7 +8,7 @@ import { usesSyscalls } from './mount/syscall.js'
 import { unmountMountPoint } from './mount/unmount.js'
 import type { Owner } from './proc.js'
 import { removeTree } from './remove.js'
-import { makeViewDir, PREFIX, RECORD, safeName } from './root.js'
+import { makeViewDir, PREFIX, READY, RECORD, safeName } from './root.js'
 import { dropUpper, placeUpper } from './upper.js'
 
 const log = debug('pool')
@@ -24,7 +24,8 @@ export interface PoolSetup {
 }
 
 interface Ready {
-  key: string
+  /** Set when preparing starts: the setup, and the golden layers' inodes then. */
+  key?: string
   /** Set while the view is only scheduled: cancel it instead of waiting. */
   timer?: NodeJS.Timeout
   /** The ready view, or undefined when preparing it failed. */
@@ -55,8 +56,18 @@ export function pooling(setup: PoolSetup): boolean {
   )
 }
 
+// The layers' inodes too: a golden replaced at the same path (rebuilt in a
+// beforeAll) is a new golden, and a view of the old one is of no use.
 function keyOf(setup: PoolSetup): string {
-  return JSON.stringify([setup.root, setup.home, setup.layers, setup.run])
+  const inodes = setup.layers.map((layer) => {
+    try {
+      const info = statSync(layer, { bigint: true })
+      return `${info.dev}:${info.ino}`
+    } catch {
+      return 'missing'
+    }
+  })
+  return JSON.stringify([setup.root, setup.home, setup.layers, setup.run, inodes])
 }
 
 /**
@@ -74,7 +85,7 @@ export async function takeReady(setup: PoolSetup, label: string): Promise<View |
   const view = await current?.view
   if (!view) return undefined
   if (current?.key !== key) {
-    // Another golden or root: the ready view is of no use now.
+    // Another golden, root or run, or the golden was replaced: of no use now.
     await discard(view)
     return undefined
   }
@@ -100,9 +111,10 @@ export function prepareNext(setup: PoolSetup, handed: boolean): void {
   lastKey = key
   if (!(repeated || handed) || ready) return
 
-  const next: Ready = { key }
+  const next: Ready = {}
   next.timer = setTimeout(() => {
     next.timer = undefined
+    next.key = keyOf(setup)
     next.view = prepare(setup)
   }, 0).unref()
   ready = next
@@ -113,8 +125,8 @@ function handOver(from: View, label: string): View {
   const dir = join(dirname(from.dir), `${PREFIX}${safeName(label)}-${basename(from.dir).slice(-6)}`)
   renameSync(from.dir, dir)
   log('handed %s over as %s', from.dir, dir)
-  trackView(dir)
   untrackView(from.dir)
+  trackView(dir)
   const moved = (path: string) => (dirname(path) === from.dir ? join(dir, basename(path)) : path)
   const view = {
     ...from,
@@ -134,9 +146,9 @@ async function prepare(setup: PoolSetup): Promise<View | undefined> {
     // run (its process was killed) is one the run left, like any other.
     dir = await makeViewDir(
       setup.root,
-      'pool',
-      { run: setup.run, backend: 'overlay', label: 'pool' },
-      true,
+      'ready',
+      { run: setup.run, backend: 'overlay', label: 'ready' },
+      { ahead: true, stem: READY },
     )
     // An exit or a signal before a test takes it unmounts and deletes it.
     trackView(dir)

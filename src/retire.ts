@@ -2,20 +2,13 @@ import { renameSync } from 'node:fs'
 import { basename, dirname, join } from 'node:path'
 import type { View } from './backends/types.js'
 import { debug } from './debug.js'
+import { show } from './errors.js'
 import { trackView, untrackView } from './exit.js'
 import { removeLater } from './remove.js'
-import { PREFIX, RECORD } from './root.js'
+import { GONE, PREFIX, RECORD } from './root.js'
 import { dropUpper } from './upper.js'
 
 const log = debug('retire')
-
-/**
- * The name a view dir takes once it is unmounted and only waits to be
- * deleted. It still starts with PREFIX, keeps its record, and is tracked
- * like a live view, so an exit, a signal, the run's summary or a later
- * sweep finishes what the background delete did not.
- */
-export const GONE = `${PREFIX}gone-`
 
 const pending = new Set<Promise<void>>()
 
@@ -26,11 +19,15 @@ const pending = new Set<Promise<void>>()
  * unmount together.
  */
 export function retireView(view: View): void {
+  // Renamed GONE-...: still a view dir with its record, tracked like a live
+  // one, so an exit, a signal, the run's summary or a later sweep finishes
+  // what the background delete did not.
   const gone = join(dirname(view.dir), `${GONE}${basename(view.dir).slice(PREFIX.length)}`)
   try {
     renameSync(view.dir, gone)
   } catch (error) {
     log('could not rename %s: %s', view.dir, error)
+    trackView(view.dir)
     track(view.dir, view)
     return
   }
@@ -45,7 +42,15 @@ function track(dir: string, view: View): void {
     if (side) await dropUpper(side)
     await removeLater(dir, { last: RECORD })
   })()
-    .catch((error: unknown) => log('could not delete %s, left for the sweeper: %s', dir, error))
+    .catch((error: unknown) =>
+      process.emitWarning(
+        `scratchfs could not delete the disposed view ${show(dir)}: ${(error as Error).message}`,
+        {
+          code: 'SCRATCHFS_DELETE',
+          detail: "It is unmounted; the next run or 'scratchfs clean' removes it.",
+        },
+      ),
+    )
     .finally(() => {
       pending.delete(job)
       untrackView(dir)
@@ -56,9 +61,4 @@ function track(dir: string, view: View): void {
 /** Resolves once every view retired so far in this thread is deleted. */
 export async function retired(): Promise<void> {
   while (pending.size > 0) await Promise.all(pending)
-}
-
-/** Whether a dir in a root is a retired view, which nothing may use any more. */
-export function isRetired(name: string): boolean {
-  return name.startsWith(GONE)
 }

@@ -20,6 +20,14 @@ import { currentOwner, type Owner, realUid } from './proc.js'
 /** Every directory scratchfs makes starts with this, so mountinfo finds them. */
 export const PREFIX = 'scratchfs-'
 
+/**
+ * Names of view dirs no test has: one mounted ahead of time (`READY`) and
+ * one unmounted and waiting to be deleted (`GONE`). A label never makes
+ * them, as safeName never starts with a dash.
+ */
+export const READY = `${PREFIX}-ready-`
+export const GONE = `${PREFIX}-gone-`
+
 /** The file in each view dir that says who made it. */
 export const RECORD = 'owner.json'
 
@@ -263,20 +271,21 @@ export async function makeViewDir(
   root: string,
   label: string,
   record: Omit<ViewRecord, 'owner' | 'created'>,
-  ahead = false,
+  options: { ahead?: boolean; stem?: string } = {},
 ): Promise<string> {
-  const prefix = join(root, `${PREFIX}${safeName(label)}-`)
+  const prefix = join(root, options.stem ?? `${PREFIX}${safeName(label)}-`)
+  const ahead = options.ahead ?? false
   const full: ViewRecord = { ...record, owner: ownOwner(), created: Date.now() }
   const text = `${JSON.stringify(full)}\n`
-  const options = { mode: 0o600, flag: 'wx' } as const
+  const writing = { mode: 0o600, flag: 'wx' } as const
   // Ahead of time (a pooled view) nothing waits for it: stay off the thread.
   if (ahead) {
     const dir = await mkdtemp(prefix)
-    await writeFile(join(dir, RECORD), text, options)
+    await writeFile(join(dir, RECORD), text, writing)
     return dir
   }
   const dir = mkdtempSync(prefix)
-  writeFileSync(join(dir, RECORD), text, options)
+  writeFileSync(join(dir, RECORD), text, writing)
   return dir
 }
 

@@ -168,7 +168,9 @@ async function mountWithNewApi(
   try {
     const opened = await kernel.fsopen('overlay', FSOPEN_CLOEXEC)
     fsFd = opened.value
-    if (fsFd < 0) return refused(step, opened.errno)
+    // Off the thread nothing falls back to spawning mount(8), which would
+    // block the thread: the caller makes the view in place instead.
+    if (fsFd < 0) return offThread ? failure(fsFd, step, undefined) : refused(step, opened.errno)
 
     let attrs = 0
     const set = async (key: string, value: string | null): Promise<Answer> => {

@@ -1,9 +1,11 @@
+import { existsSync } from 'node:fs'
 import { readdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Reporter, TestCase, Vitest } from 'vitest/node'
 import { mountsUnder } from '../mount/mountinfo.js'
-import type { Owner } from '../proc.js'
-import { PREFIX, readRecord } from '../root.js'
+import { isAlive, type Owner } from '../proc.js'
+import { removeTree } from '../remove.js'
+import { GONE, PREFIX, READY, RECORD, readRecord } from '../root.js'
 import { keptLine, type ViewReport } from './report.js'
 
 /**
@@ -110,7 +112,17 @@ export async function remainingViews(root: string, run: Owner): Promise<Remainin
     const dir = join(root, name)
     const record = await readRecord(dir)
     if (!record || record.run.pid !== run.pid || record.run.start !== run.start) continue
-    if ((await mountsUnder(dir)).length > 0) remaining.left++
+    const mounted = (await mountsUnder(dir)).length > 0
+    // Unmounted and only waiting to be deleted: a worker stopped before it
+    // got to it. Nothing uses it; finish the job.
+    if (name.startsWith(GONE) && !mounted) {
+      await removeTree(dir, { last: RECORD }).catch(() => {})
+      if (!existsSync(dir)) continue
+    }
+    // Made ahead of time by a worker still alive (isolate: false keeps
+    // them past the run's end): taken down when that worker exits.
+    if (name.startsWith(READY) && isAlive(record.owner)) continue
+    if (mounted) remaining.left++
     else if (record.detached) remaining.busy++
     else if (record.kept === undefined) remaining.left++
   }

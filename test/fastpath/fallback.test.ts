@@ -49,7 +49,7 @@ describe.skipIf(!isRoot)('the fast path in a plain script (needs root)', () => {
     expect(result.stdout).toBe('')
     // Views 3 and 4 were made while the ones before them were in use.
     expect(
-      result.stderr.match(/^scratchfs:pool handed .*scratchfs-pool-.* over as /gm),
+      result.stderr.match(/^scratchfs:pool handed .*scratchfs--ready-.* over as /gm),
     ).toHaveLength(2)
     expect(await mountsBelow(base)).toEqual([])
     expect((await readdir(root)).filter((name) => name.startsWith('scratchfs-'))).toEqual([])

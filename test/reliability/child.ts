@@ -18,7 +18,7 @@ export async function childWithViews(
   root: string,
   golden: string,
   count = 1,
-  options: { nested?: boolean; upper?: 'tmpfs'; pool?: boolean } = {},
+  options: { nested?: boolean; upper?: 'tmpfs'; pool?: boolean; label?: string } = {},
 ): Promise<ViewChild> {
   const nested = options.nested ? 'nested' : ''
   const child = launch([root, golden, String(count), nested], options)
@@ -32,9 +32,10 @@ export async function childWithViews(
 
 // Without `pool` the child makes no view ahead of time, so what it leaves
 // is exactly the views it reports.
-function launch(args: string[], options: { upper?: 'tmpfs'; pool?: boolean }) {
+function launch(args: string[], options: { upper?: 'tmpfs'; pool?: boolean; label?: string }) {
   const env = {
     ...(options.upper && { VIEW_UPPER: options.upper }),
+    ...(options.label && { VIEW_LABEL: options.label }),
     SCRATCHFS_POOL: options.pool ? '1' : '0',
   }
   return execa('node', [script, ...args], { reject: false, stdin: 'ignore', env })

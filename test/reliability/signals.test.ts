@@ -30,7 +30,7 @@ describe.skipIf(!isRoot)(
     test('SIGTERM also takes down the view made ahead of time for the next test', async () => {
       const { golden, root } = await setup()
       const child = await childWithViews(root, golden, 2, { pool: true })
-      expect(child.ready).toMatch(/\/scratchfs-pool-[^/]+\/merged$/)
+      expect(child.ready).toMatch(/\/scratchfs--ready-[^/]+\/merged$/)
       expect(await mountsBelow(root)).toHaveLength(3)
 
       child.process.kill('SIGTERM')
@@ -40,5 +40,20 @@ describe.skipIf(!isRoot)(
       expect(await mountsBelow(root)).toEqual([])
       expect(await readdir(root)).toEqual([])
     })
+
+    test.each(['ready', '-ready', 'gone-x'])(
+      'a view labelled %j, handed over from the pool, is still taken down on SIGTERM',
+      async (label) => {
+        const { golden, root } = await setup()
+        const child = await childWithViews(root, golden, 3, { pool: true, label })
+        expect(await mountsBelow(root)).toHaveLength(4)
+
+        child.process.kill('SIGTERM')
+        await child.process
+
+        expect(await mountsBelow(root)).toEqual([])
+        expect(await readdir(root)).toEqual([])
+      },
+    )
   },
 )

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { execa } from 'execa'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
-import { createScratch } from '../../src/index.js'
+import { createScratch, settle } from '../../src/index.js'
 import { sweep } from '../../src/sweep.js'
 import { tempDir } from '../helpers.js'
 import { repo } from '../project.js'
@@ -64,6 +64,8 @@ describe('a copy view whose making is cut short', () => {
     const whole = await createScratch({ golden, root, backend: 'copy' })
     const full = performance.now() - started
     await whole.dispose()
+    // Its deletion would otherwise compete with the copy timed next.
+    await settle()
 
     const controller = new AbortController()
     started = performance.now()
