@@ -1,10 +1,10 @@
-import { readdir, readFile } from 'node:fs/promises'
-import { join } from 'node:path'
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises'
+import { basename, join } from 'node:path'
 import { describe, expect, test } from 'vitest'
-import { RECORD, type ViewRecord } from '../../src/root.js'
+import { GONE, makeViewDir, READY, RECORD, type ViewRecord } from '../../src/root.js'
 import { sweep } from '../../src/sweep.js'
-import { settledViews } from '../../src/vitest/summary.js'
-import { isRoot, mountsBelow } from '../helpers.js'
+import { remainingViews, settledViews } from '../../src/vitest/summary.js'
+import { goldenAndRoot, isRoot, mountsBelow } from '../helpers.js'
 import { makeProject, runVitest, summaryLines } from './project.js'
 
 const config = `
@@ -74,5 +74,21 @@ describe.skipIf(!isRoot)('the plugin summary with a busy view (needs root to mou
     await new Promise((done) => setTimeout(done, 100))
     await sweep(project.root, { kept: true })
     expect(await readdir(project.root)).toEqual([])
+  })
+})
+
+describe('what the summary counts as left over', () => {
+  test("deletes the run's unmounted views that a stopped worker did not get to delete, and skips a live worker's ready view", async () => {
+    const { root } = await goldenAndRoot('summary-left', { 'a.txt': 'a' })
+    const run = { pid: process.pid, start: 'run-start' }
+    const record = { run, backend: 'overlay' as const, label: 'x' }
+    const gone = await makeViewDir(root, 'x', record, { stem: GONE })
+    await mkdir(join(gone, 'upper', 'deep'), { recursive: true })
+    await writeFile(join(gone, 'upper', 'deep', 'written.txt'), 'x')
+    const ready = await makeViewDir(root, 'x', record, { stem: READY })
+    const plain = await makeViewDir(root, 'x', record)
+
+    expect(await remainingViews(root, run)).toEqual({ busy: 0, left: 1 })
+    expect((await readdir(root)).sort()).toEqual([basename(plain), basename(ready)].sort())
   })
 })
