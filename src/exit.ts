@@ -1,10 +1,10 @@
 import { readdirSync, readFileSync, rmdirSync, rmSync } from 'node:fs'
-import { join } from 'node:path'
+import { basename, join } from 'node:path'
 import { isMainThread } from 'node:worker_threads'
 import { debug } from './debug.js'
 import { errnoOf } from './errors.js'
 import { unmountAllSync } from './mount/unmount.js'
-import { PREFIX, RECORD, readRecordSync } from './root.js'
+import { GONE, PREFIX, RECORD, readRecordSync } from './root.js'
 
 const log = debug('exit')
 
@@ -17,19 +17,22 @@ const live = new Set<string>()
 /** How long the exit path waits for killed writers to let go of a view. */
 const WRITER_PATIENCE_MS = 1000
 
+let installed = false
+
 /**
  * Remembers a view dir until it is taken down, so that a signal or an exit
- * in between unmounts it. The handlers exist only while views are live: a
- * process without views keeps Node's default signal behaviour.
+ * in between unmounts it. The handlers are installed with the first view
+ * and stay: removing them when the last view goes would drop a signal that
+ * arrived meanwhile and waits to be dispatched. Without live views a signal
+ * does what it would have done anyway (see onSignal).
  */
 export function trackView(dir: string): void {
   live.add(dir)
-  if (live.size === 1) install()
+  if (!installed) install()
 }
 
 export function untrackView(dir: string): void {
   live.delete(dir)
-  if (live.size === 0) uninstall()
 }
 
 /** How many views of this thread are live (made and not yet taken down). */
@@ -38,12 +41,14 @@ export function liveViews(): number {
 }
 
 function install(): void {
+  installed = true
   process.on('exit', takeDownAll)
   // Signals reach the main thread only.
   if (isMainThread) for (const signal of SIGNALS) process.on(signal, onSignal)
 }
 
 function uninstall(): void {
+  installed = false
   process.off('exit', takeDownAll)
   for (const signal of SIGNALS) process.off(signal, onSignal)
 }
@@ -63,9 +68,18 @@ function onSignal(signal: NodeJS.Signals): void {
 // was detached, and one that resists deleting stays: both are the
 // sweeper's, since their owner (this process) is gone from now on.
 function takeDownAll(): void {
+  if (live.size === 0) return
   const children = ownChildren()
-  for (const dir of live) log('took down %s at exit: %s', dir, takeDownSync(dir, children))
+  // Mounted views first, deletions left for later last: a runner may kill
+  // the process soon after its signal (Vitest: 500 ms), and a mount that
+  // outlives it is worse than a directory.
+  const order = [...live].sort((a, b) => Number(isGone(a)) - Number(isGone(b)))
+  for (const dir of order) log('took down %s at exit: %s', dir, takeDownSync(dir, children))
   live.clear()
+}
+
+function isGone(dir: string): boolean {
+  return basename(dir).startsWith(GONE)
 }
 
 /** Unmounts and deletes one view dir, and says what became of it. */

@@ -8,7 +8,7 @@ import { usesSyscalls } from './mount/syscall.js'
 import { unmountMountPoint } from './mount/unmount.js'
 import type { Owner } from './proc.js'
 import { removeTree } from './remove.js'
-import { makeViewDir, PREFIX, READY, RECORD, safeName } from './root.js'
+import { makeViewDirSync, PREFIX, READY, RECORD, safeName } from './root.js'
 import { dropUpper, placeUpper } from './upper.js'
 
 const log = debug('pool')
@@ -125,8 +125,8 @@ function handOver(from: View, label: string): View {
   const dir = join(dirname(from.dir), `${PREFIX}${safeName(label)}-${basename(from.dir).slice(-6)}`)
   renameSync(from.dir, dir)
   log('handed %s over as %s', from.dir, dir)
-  untrackView(from.dir)
   trackView(dir)
+  untrackView(from.dir)
   const moved = (path: string) => (dirname(path) === from.dir ? join(dir, basename(path)) : path)
   const view = {
     ...from,
@@ -144,12 +144,13 @@ async function prepare(setup: PoolSetup): Promise<View | undefined> {
   try {
     // Recorded as the run's from the start: a ready view that outlives the
     // run (its process was killed) is one the run left, like any other.
-    dir = await makeViewDir(
-      setup.root,
-      'ready',
-      { run: setup.run, backend: 'overlay', label: 'ready' },
-      { ahead: true, stem: READY },
-    )
+    // The dir and its record are made in place, and tracked before anything
+    // else can run: an exit while the rest is on its way still finds it.
+    dir = makeViewDirSync(setup.root, READY, {
+      run: setup.run,
+      backend: 'overlay',
+      label: 'ready',
+    })
     // An exit or a signal before a test takes it unmounts and deletes it.
     trackView(dir)
     const placed = await placeUpper(dir, setup.home)

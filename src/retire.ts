@@ -13,27 +13,39 @@ const log = debug('retire')
 const pending = new Set<Promise<void>>()
 
 /**
+ * Deletions in flight before dispose() waits for one. A suite whose tests
+ * never yield (synchronous writes) would otherwise pile them up for the exit
+ * path, which a runner may cut short.
+ */
+const MAX_PENDING = 4
+
+/**
  * Deletes an unmounted view without making its test wait: one rename now,
  * the rest on libuv's threads while the next test runs. On ext4 each rmdir
  * costs about 0.1 ms and a view holds seven dirs, more than the mount and
  * unmount together.
  */
-export function retireView(view: View): void {
+export async function retireView(view: View): Promise<void> {
   // Renamed GONE-...: still a view dir with its record, tracked like a live
   // one, so an exit, a signal, the run's summary or a later sweep finishes
   // what the background delete did not.
   const gone = join(dirname(view.dir), `${GONE}${basename(view.dir).slice(PREFIX.length)}`)
+  let renamed = true
   try {
     renameSync(view.dir, gone)
   } catch (error) {
     log('could not rename %s: %s', view.dir, error)
+    renamed = false
+  }
+  if (renamed) {
+    trackView(gone)
+    untrackView(view.dir)
+    track(gone, view)
+  } else {
     trackView(view.dir)
     track(view.dir, view)
-    return
   }
-  trackView(gone)
-  untrackView(view.dir)
-  track(gone, view)
+  while (pending.size > MAX_PENDING) await Promise.race(pending)
 }
 
 function track(dir: string, view: View): void {

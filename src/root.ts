@@ -1,15 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { mkdtempSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
-import {
-  chmod,
-  lstat,
-  mkdir,
-  mkdtemp,
-  readFile,
-  realpath,
-  statfs,
-  writeFile,
-} from 'node:fs/promises'
+import { chmod, lstat, mkdir, readFile, realpath, statfs } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { basename, dirname, join, sep } from 'node:path'
 import { type Base, fromBase } from './base.js'
@@ -271,21 +262,19 @@ export async function makeViewDir(
   root: string,
   label: string,
   record: Omit<ViewRecord, 'owner' | 'created'>,
-  options: { ahead?: boolean; stem?: string } = {},
 ): Promise<string> {
-  const prefix = join(root, options.stem ?? `${PREFIX}${safeName(label)}-`)
-  const ahead = options.ahead ?? false
+  return makeViewDirSync(root, `${PREFIX}${safeName(label)}-`, record)
+}
+
+/** The same, named `stem` + six random characters, for callers that track it at once. */
+export function makeViewDirSync(
+  root: string,
+  stem: string,
+  record: Omit<ViewRecord, 'owner' | 'created'>,
+): string {
+  const dir = mkdtempSync(join(root, stem))
   const full: ViewRecord = { ...record, owner: ownOwner(), created: Date.now() }
-  const text = `${JSON.stringify(full)}\n`
-  const writing = { mode: 0o600, flag: 'wx' } as const
-  // Ahead of time (a pooled view) nothing waits for it: stay off the thread.
-  if (ahead) {
-    const dir = await mkdtemp(prefix)
-    await writeFile(join(dir, RECORD), text, writing)
-    return dir
-  }
-  const dir = mkdtempSync(prefix)
-  writeFileSync(join(dir, RECORD), text, writing)
+  writeFileSync(join(dir, RECORD), `${JSON.stringify(full)}\n`, { mode: 0o600, flag: 'wx' })
   return dir
 }
 

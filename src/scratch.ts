@@ -211,7 +211,7 @@ export class Scratch implements AsyncDisposable {
     } else if (isMainThread) {
       // The view is unmounted: nothing the test could see is left, and the
       // dir goes while the next test runs; the exit handler finishes it.
-      retireView(this.#view)
+      await retireView(this.#view)
     } else {
       // A worker thread may be stopped without its 'exit' handlers running.
       await removeView(this.#view, this.#backend)

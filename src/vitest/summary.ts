@@ -3,6 +3,7 @@ import { readdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Reporter, TestCase, Vitest } from 'vitest/node'
 import { mountsUnder } from '../mount/mountinfo.js'
+import { unmountAll } from '../mount/unmount.js'
 import { isAlive, type Owner } from '../proc.js'
 import { removeTree } from '../remove.js'
 import { GONE, PREFIX, READY, RECORD, readRecord } from '../root.js'
@@ -119,9 +120,15 @@ export async function remainingViews(root: string, run: Owner): Promise<Remainin
       await removeTree(dir, { last: RECORD }).catch(() => {})
       if (!existsSync(dir)) continue
     }
-    // Made ahead of time by a worker still alive (isolate: false keeps
-    // them past the run's end): taken down when that worker exits.
-    if (name.startsWith(READY) && isAlive(record.owner)) continue
+    if (name.startsWith(READY)) {
+      // Made ahead of time by a worker still alive (isolate: false keeps
+      // them past the run's end): taken down when that worker exits.
+      if (isAlive(record.owner)) continue
+      // A stopped worker's: no test ever had it.
+      await unmountAll(dir).catch(() => undefined)
+      await removeTree(dir, { last: RECORD }).catch(() => {})
+      if (!existsSync(dir)) continue
+    }
     if (mounted) remaining.left++
     else if (record.detached) remaining.busy++
     else if (record.kept === undefined) remaining.left++

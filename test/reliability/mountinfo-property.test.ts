@@ -159,10 +159,13 @@ describe.skipIf(!isRoot)(
       while (Buffer.byteLength(deep) < 3700) deep = join(deep, segment('g'))
       await mkdir(deep, { recursive: true })
       await writeFile(join(deep, 'file'), 'deep')
-      // The longest root that leaves a view room for its own paths.
+      // The longest root that leaves a view room for its own paths. Its last
+      // name takes what is left, at most 250 bytes whatever the temp dir's
+      // length (a name may not pass 255).
+      const longest = 4095 - VIEW_PATH_ROOM
       let root = join(base, 'r')
-      while (Buffer.byteLength(root) < 3500) root = join(root, segment('r'))
-      root = join(root, 'r'.repeat(4095 - VIEW_PATH_ROOM - Buffer.byteLength(root) - 1))
+      while (Buffer.byteLength(root) + 1 + 250 < longest) root = join(root, segment('r'))
+      root = join(root, 'r'.repeat(longest - Buffer.byteLength(root) - 1))
       expect(Buffer.byteLength(root)).toBe(4095 - VIEW_PATH_ROOM)
 
       const view = await createScratch({ golden: deep, root, backend: 'overlay' })

@@ -1,7 +1,15 @@
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises'
 import { basename, join } from 'node:path'
 import { describe, expect, test } from 'vitest'
-import { GONE, makeViewDir, READY, RECORD, type ViewRecord } from '../../src/root.js'
+import {
+  GONE,
+  makeViewDir,
+  makeViewDirSync,
+  READY,
+  RECORD,
+  type ViewRecord,
+  writeRecord,
+} from '../../src/root.js'
 import { sweep } from '../../src/sweep.js'
 import { remainingViews, settledViews } from '../../src/vitest/summary.js'
 import { goldenAndRoot, isRoot, mountsBelow } from '../helpers.js'
@@ -78,14 +86,21 @@ describe.skipIf(!isRoot)('the plugin summary with a busy view (needs root to mou
 })
 
 describe('what the summary counts as left over', () => {
-  test("deletes the run's unmounted views that a stopped worker did not get to delete, and skips a live worker's ready view", async () => {
+  test("deletes the run's unmounted views and ready views that stopped workers left, and skips a live worker's ready view", async () => {
     const { root } = await goldenAndRoot('summary-left', { 'a.txt': 'a' })
     const run = { pid: process.pid, start: 'run-start' }
     const record = { run, backend: 'overlay' as const, label: 'x' }
-    const gone = await makeViewDir(root, 'x', record, { stem: GONE })
+    const gone = makeViewDirSync(root, GONE, record)
     await mkdir(join(gone, 'upper', 'deep'), { recursive: true })
     await writeFile(join(gone, 'upper', 'deep', 'written.txt'), 'x')
-    const ready = await makeViewDir(root, 'x', record, { stem: READY })
+    const ready = makeViewDirSync(root, READY, record)
+    // A ready view of a worker that was killed: no test ever had it.
+    const orphan = makeViewDirSync(root, READY, record)
+    await writeRecord(orphan, {
+      ...record,
+      owner: { pid: 2 ** 22 + 11, start: '1' },
+      created: Date.now(),
+    })
     const plain = await makeViewDir(root, 'x', record)
 
     expect(await remainingViews(root, run)).toEqual({ busy: 0, left: 1 })
