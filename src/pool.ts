@@ -44,8 +44,9 @@ let lastKey: string | undefined
  * Whether views are pooled: for overlay views mounted by direct syscalls,
  * in a process's main thread (a worker thread can be stopped without its
  * 'exit' handlers, which take a ready view down). SCRATCHFS_POOL=0 turns
- * it off. The next view is made with non-blocking calls only, so the test
- * that runs meanwhile loses no time to it.
+ * it off. Past its dir and record (two small calls, made in place so an
+ * exit always finds the view), the next view is made with non-blocking
+ * calls only, so the test that runs meanwhile loses no time to it.
  */
 export function pooling(setup: PoolSetup): boolean {
   return (
@@ -71,9 +72,9 @@ function keyOf(setup: PoolSetup): string {
 }
 
 /**
- * A view mounted ahead of time for this setup, renamed to the test's label
- * and recorded as its own: a rename and a record instead of a mount. The
- * mount follows its directory. Undefined when none is ready.
+ * A view mounted ahead of time for this setup, renamed to the test's label:
+ * one rename instead of a mount (its record already names the run, and the
+ * mount follows its directory). Undefined when none is ready.
  */
 export async function takeReady(setup: PoolSetup, label: string): Promise<View | undefined> {
   if (!pooling(setup)) return undefined
