@@ -8,8 +8,9 @@ import { usesSyscalls } from './mount/syscall.js'
 import { unmountMountPoint } from './mount/unmount.js'
 import type { Owner } from './proc.js'
 import { removeTree } from './remove.js'
+import { removeView } from './retire.js'
 import { makeViewDirSync, PREFIX, READY, RECORD, safeName } from './root.js'
-import { dropUpper, placeUpper } from './upper.js'
+import { placeUpper } from './upper.js'
 
 const log = debug('pool')
 
@@ -171,10 +172,7 @@ async function prepare(setup: PoolSetup): Promise<View | undefined> {
 
 async function discard(view: View): Promise<void> {
   const result = await unmountMountPoint(view.merged).catch(() => undefined)
-  if (result && !result.detached) {
-    await dropUpper(view).catch(() => {})
-    await removeTree(view.dir, { last: RECORD }).catch(() => {})
-  }
+  if (result && !result.detached) await removeView(view).catch(() => {})
   untrackView(view.dir)
 }
 

@@ -4,7 +4,7 @@ import type { View } from './backends/types.js'
 import { debug } from './debug.js'
 import { show } from './errors.js'
 import { trackView, untrackView } from './exit.js'
-import { removeLater } from './remove.js'
+import { removeLater, removeTree } from './remove.js'
 import { GONE, PREFIX, RECORD } from './root.js'
 import { dropUpper } from './upper.js'
 
@@ -40,15 +40,21 @@ export async function retireView(view: View): Promise<void> {
   if (renamed) {
     trackView(gone)
     untrackView(view.dir)
-    track(gone, view)
+    deleteLater(gone, view)
   } else {
     trackView(view.dir)
-    track(view.dir, view)
+    deleteLater(view.dir, view)
   }
   while (pending.size > MAX_PENDING) await Promise.race(pending)
 }
 
-function track(dir: string, view: View): void {
+/** Deletes an unmounted view in place: its dir, and its upper on a tmpfs. */
+export async function removeView(view: View): Promise<void> {
+  await dropUpper(view)
+  await removeTree(view.dir, { last: RECORD })
+}
+
+function deleteLater(dir: string, view: View): void {
   const side = dirname(view.upper) === view.dir ? undefined : view
   const job = (async () => {
     if (side) await dropUpper(side)

@@ -1,5 +1,5 @@
 import { rm } from 'node:fs/promises'
-import { dirname, join } from 'node:path'
+import { join } from 'node:path'
 import { isMainThread } from 'node:worker_threads'
 import type { Backend, BackendName, View } from './backends/types.js'
 import type { Change } from './changes.js'
@@ -11,9 +11,9 @@ import { describeHolders, waitForRelease } from './mount/holders.js'
 import { UNMOUNT_PATIENCE_MS, type UnmountResult } from './mount/unmount.js'
 import { checkOptions, type ScratchOptions } from './options.js'
 import { dropReady, prepareNext, takeReady } from './pool.js'
-import { removeSmallSync, removeTree } from './remove.js'
-import { retired, retireView } from './retire.js'
-import { makeViewDir, RECORD, updateRecord } from './root.js'
+import { removeTree } from './remove.js'
+import { removeView, retired, retireView } from './retire.js'
+import { makeViewDir, updateRecord } from './root.js'
 import { forgetSetups, type Setup, setUp } from './setup.js'
 import { dropUpper, placeUpper } from './upper.js'
 import { verifyGoldens } from './verify.js'
@@ -125,7 +125,7 @@ async function makeView(options: ScratchOptions, setup: Setup, label: string): P
 // Takes down a view no test will get; a busy one is the sweeper's.
 async function abandon(view: View, backend: Backend): Promise<void> {
   const taken = await backend.destroy(view).catch(() => undefined)
-  if (taken && !taken.detached) await removeView(view, backend).catch(() => {})
+  if (taken && !taken.detached) await removeView(view).catch(() => {})
   if (taken) untrackView(view.dir)
 }
 
@@ -207,14 +207,15 @@ export class Scratch implements AsyncDisposable {
       const holders = unmounted.detached.map(({ pid, start }) => ({ pid, start }))
       await updateRecord(this.#view.dir, { detached: true, holders })
     } else if (this.kept !== undefined) {
-      await removeView(this.#view, this.#backend, true)
+      await dropUpper(this.#view)
+      await emptyView(this.#view)
     } else if (isMainThread) {
       // The view is unmounted: nothing the test could see is left, and the
       // dir goes while the next test runs; the exit handler finishes it.
       await retireView(this.#view)
     } else {
       // A worker thread may be stopped without its 'exit' handlers running.
-      await removeView(this.#view, this.#backend)
+      await removeView(this.#view)
     }
     this.timings.teardown = performance.now() - started
     log('disposed %s in %d ms', this.#view.merged, this.timings.teardown)
@@ -276,16 +277,4 @@ async function emptyView(view: View): Promise<void> {
       rm(join(view.dir, `l${index}`), { force: true }),
     ),
   )
-}
-
-/** Deletes the view dir, or all of it but the kept changes. */
-async function removeView(view: View, _backend: Backend, keepKept = false): Promise<void> {
-  // An upper on a tmpfs has a dir of its own there; a small one goes at once.
-  const side = dirname(view.upper)
-  if (side === view.dir || !removeSmallSync(side)) await dropUpper(view)
-  if (!keepKept) {
-    await removeTree(view.dir, { last: RECORD })
-    return
-  }
-  await emptyView(view)
 }

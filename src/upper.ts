@@ -4,6 +4,7 @@ import type { View } from './backends/types.js'
 import { show } from './errors.js'
 import { tmpfsFix, tmpfsFor } from './mount/tmpfs.js'
 import type { ScratchOptions } from './options.js'
+import { removeSmallSync } from './remove.js'
 
 /** Filesystems the kernel refuses as an overlay upper, by statfs magic. */
 const UNFIT: Record<number, string> = {
@@ -82,6 +83,8 @@ export async function placeUpper(
 export async function dropUpper(view: Pick<View, 'dir' | 'upper' | 'work'>): Promise<void> {
   const side = dirname(view.upper)
   if (side === view.dir) return
+  // Most are a dozen entries on a tmpfs: gone in place at once.
+  if (removeSmallSync(side)) return
   // The kernel leaves work/work mode 000; unlock it to delete what it holds.
   await chmod(join(view.work, 'work'), 0o700).catch(() => {})
   await rm(side, { recursive: true, force: true })

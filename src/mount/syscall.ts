@@ -132,7 +132,12 @@ function spawnMount(call: OverlayCall): Promise<CallResult> {
   }))
 }
 
+// Made once per way of calling: libc is loaded once per process.
+const kernels = new Map<boolean, Kernel>()
+
 function kernelOf(lib: Libc, offThread: boolean): Kernel {
+  const known = kernels.get(offThread)
+  if (known) return known
   const names = ['fsopen', 'fsconfig', 'fsmount', 'move_mount'] as const
   const kernel = {} as Kernel
   for (const name of names) {
@@ -150,6 +155,7 @@ function kernelOf(lib: Libc, offThread: boolean): Kernel {
           return value < 0 ? { value, errno: lib.errno() } : { value }
         }
   }
+  kernels.set(offThread, kernel)
   return kernel
 }
 

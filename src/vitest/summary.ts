@@ -6,7 +6,7 @@ import { mountsUnder } from '../mount/mountinfo.js'
 import { unmountAll } from '../mount/unmount.js'
 import { isAlive, type Owner } from '../proc.js'
 import { removeTree } from '../remove.js'
-import { GONE, PREFIX, READY, RECORD, readRecord } from '../root.js'
+import { GONE, PREFIX, READY, RECORD, readRecord, type ViewRecord } from '../root.js'
 import { keptLine, type ViewReport } from './report.js'
 
 /**
@@ -105,6 +105,7 @@ export async function settledViews(root: string, run: Owner): Promise<Remaining>
  * What this run left under the root: views detached on purpose (busy), and
  * what it should not have left: view dirs of the run that are neither kept
  * nor detached, and mounts in any of its dirs (kept views are unmounted too).
+ * Views no test has any more are finished first (see settleUnowned).
  */
 export async function remainingViews(root: string, run: Owner): Promise<Remaining> {
   const names = await readdir(root).catch(() => [] as string[])
@@ -114,24 +115,32 @@ export async function remainingViews(root: string, run: Owner): Promise<Remainin
     const record = await readRecord(dir)
     if (!record || record.run.pid !== run.pid || record.run.start !== run.start) continue
     const mounted = (await mountsUnder(dir)).length > 0
-    // Unmounted and only waiting to be deleted: a worker stopped before it
-    // got to it. Nothing uses it; finish the job.
-    if (name.startsWith(GONE) && !mounted) {
-      await removeTree(dir, { last: RECORD }).catch(() => {})
-      if (!existsSync(dir)) continue
-    }
-    if (name.startsWith(READY)) {
-      // Made ahead of time by a worker still alive (isolate: false keeps
-      // them past the run's end): taken down when that worker exits.
-      if (isAlive(record.owner)) continue
-      // A stopped worker's: no test ever had it.
-      await unmountAll(dir).catch(() => undefined)
-      await removeTree(dir, { last: RECORD }).catch(() => {})
-      if (!existsSync(dir)) continue
-    }
+    if (await settleUnowned(name, dir, record, mounted)) continue
     if (mounted) remaining.left++
     else if (record.detached) remaining.busy++
     else if (record.kept === undefined) remaining.left++
   }
   return remaining
+}
+
+/**
+ * For a view no test has: an unmounted one waiting to be deleted (its
+ * worker was stopped first) is deleted; one made ahead of time is a live
+ * worker's to take down when it exits, or, if its worker is gone, taken
+ * down here. True when the view is not to be counted.
+ */
+async function settleUnowned(
+  name: string,
+  dir: string,
+  record: ViewRecord,
+  mounted: boolean,
+): Promise<boolean> {
+  const gone = name.startsWith(GONE) && !mounted
+  const ready = name.startsWith(READY)
+  if (!gone && !ready) return false
+  // isolate: false keeps workers, and their ready views, past the run's end.
+  if (ready && isAlive(record.owner)) return true
+  if (ready) await unmountAll(dir).catch(() => undefined)
+  await removeTree(dir, { last: RECORD }).catch(() => {})
+  return !existsSync(dir)
 }
