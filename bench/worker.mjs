@@ -21,7 +21,7 @@ const run = promisify(execFile)
 /** How long each test holds its view, between the write and dispose. */
 const HOLD_MS = 2
 /** Views after which memory is sampled (and after the last). */
-const SAMPLES = new Set([100, 1000, 2500])
+const SAMPLES = new Set([100, 1000, 2000, 3500])
 
 const scratchOptions = {
   'overlay-disk': { backend: 'overlay', upper: 'disk' },

@@ -7,6 +7,7 @@ import { type Base, fromBase } from './base.js'
 import { errnoOf, ScratchfsError, show } from './errors.js'
 import type { GoldenLayer } from './golden.js'
 import { currentOwner, type Owner, realUid } from './proc.js'
+import { spreadViews } from './spread.js'
 
 /** Every directory scratchfs makes starts with this, so mountinfo finds them. */
 export const PREFIX = 'scratchfs-'
@@ -58,8 +59,9 @@ export async function prepareRoot(
   await checkFilesystem(path, fix)
   // Refused before mkdir: making a root inside the golden would change it.
   checkApart(await realpathToBe(path), layers, fix)
+  let made: string | undefined
   try {
-    await mkdir(path, { recursive: true, mode: 0o700 })
+    made = await mkdir(path, { recursive: true, mode: 0o700 })
   } catch (error) {
     throw new ScratchfsError(
       'EROOT',
@@ -90,6 +92,7 @@ export async function prepareRoot(
   }
   const real = await realpath(path)
   checkRoom(real, fix)
+  if (own && made !== undefined) await spreadViews(real)
   return real
 }
 

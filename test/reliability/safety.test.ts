@@ -1,4 +1,4 @@
-import { chmod, lstat, mkdir, readFile, stat, symlink } from 'node:fs/promises'
+import { chmod, lstat, mkdir, readFile, stat, statfs, symlink } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
 import { execa } from 'execa'
 import { afterEach, describe, expect, test } from 'vitest'
@@ -39,6 +39,21 @@ describe('the scratch root and view dirs', () => {
     await chmod(root, 0o777)
     await prepareRoot(undefined)
     expect((await stat(root)).mode & 0o777).toBe(0o700)
+  })
+
+  test('a default root made on ext4 spreads its view dirs (chattr +T); one given is left as it is', async () => {
+    const tmp = await privateTmp()
+    const onExt4 = (await statfs(tmp)).type === 0xef53
+    const flags = async (dir: string) =>
+      (await execa('lsattr', ['-d', dir], { reject: false })).stdout.split(' ')[0] ?? ''
+    const root = await prepareRoot(undefined)
+    if (onExt4) expect(await flags(root)).toContain('T')
+    else expect(await flags(root)).not.toContain('T')
+
+    const given = join(tmp, 'given')
+    await mkdir(given, { mode: 0o700 })
+    await prepareRoot(given)
+    expect(await flags(given)).not.toContain('T')
   })
 
   test('a symlink planted at the default root is refused, never followed', async () => {
