@@ -68,11 +68,18 @@ async function main() {
     rows.push(...(await measureGolden(golden, contenders)))
   }
   const memory = quick ? undefined : await measureMemory(goldens.find((g) => g.name === '10k'))
+  const vitest = quick
+    ? undefined
+    : await measureVitestMemory(goldens.find((g) => g.name === '10k'))
 
   printTable(rows)
   const verdicts = targets(rows, memory)
   for (const verdict of verdicts) say(`${verdict.met ? 'met    ' : 'NOT met'}  ${verdict.text}`)
   if (memory) say(`memory over ${MEMORY_VIEWS} views:\n  ${describeMemory(memory)}`)
+  if (vitest)
+    say(
+      `memory of a Vitest run, ${MEMORY_VIEWS} tests after ${MEMORY_WARMUP}:\n  ${describeVitestMemory(vitest)}`,
+    )
 
   const results = {
     date: new Date().toISOString(),
@@ -80,6 +87,7 @@ async function main() {
     quick,
     rows,
     memory,
+    vitest,
     verdicts,
   }
   if (quick) {
@@ -302,6 +310,38 @@ async function measureMemory(golden) {
   return { views: MEMORY_VIEWS, warmup: MEMORY_WARMUP, variants: results }
 }
 
+// The same views through Vitest: main process and worker, against Vitest
+// running the same tests without scratchfs.
+async function measureVitestMemory(golden) {
+  if (!golden) return undefined
+  const views = MEMORY_WARMUP + MEMORY_VIEWS
+  say(`\nmemory: a Vitest run of ${views} tests in one worker, with scratchfs and without`)
+  await quietAfterDeletions()
+  const { vitestMemory } = await import('./vitest-memory.mjs')
+  const samples = [MEMORY_WARMUP, 2000, 3500, views]
+  return vitestMemory(golden.path, root, views, samples).catch((error) => ({
+    error: firstLine(error),
+  }))
+}
+
+function describeVitestMemory(vitest) {
+  if (vitest.error) return `failed (${vitest.error})`
+  const mb = (bytes) => `${(bytes / 2 ** 20).toFixed(1)} MB`
+  const lines = []
+  for (const who of ['main', 'worker']) {
+    const growth = (variant, key) => {
+      const samples = vitest[variant].filter((sample) => sample.process === who)
+      const first = samples.find((sample) => sample.after === MEMORY_WARMUP)
+      const last = samples.at(-1)
+      return first && last ? last[key] - first[key] : Number.NaN
+    }
+    lines.push(
+      `${who}: with scratchfs RSS ${mb(growth('scratchfs', 'rss'))}, heap used ${mb(growth('scratchfs', 'heapUsed'))}; Vitest alone RSS ${mb(growth('vitest alone', 'rss'))}, heap used ${mb(growth('vitest alone', 'heapUsed'))}`,
+    )
+  }
+  return lines.join('\n  ')
+}
+
 /** Growth over the measured views: from the sample after the warm-up to the last. */
 function memoryGrowth(variant) {
   const first = variant.usage.find((sample) => sample.after === MEMORY_WARMUP)
@@ -442,7 +482,9 @@ function machine() {
 function firstLine(error) {
   const text = error?.stderr?.trim() || error?.message || String(error)
   const lines = text.split('\n').filter((line) => line.trim() && !line.startsWith('    at '))
-  return (lines.find((line) => /Error|error/.test(line)) ?? lines[0] ?? '').slice(0, 200)
+  // Node prints the throwing source line first: the error's own line says more.
+  const named = lines.find((line) => /^\w*Error\b/.test(line.trim()))
+  return (named ?? lines.find((line) => /error/i.test(line)) ?? lines[0] ?? '').trim().slice(0, 200)
 }
 
 main()
