@@ -1,7 +1,7 @@
 import { chmodSync, chownSync, mkdirSync, statSync, utimesSync } from 'node:fs'
 import { chmod, chown, mkdir, stat, utimes } from 'node:fs/promises'
 import { diffView } from '../changes.js'
-import { mountOverlay } from '../mount/mount.js'
+import { linkLayers, mountOverlay } from '../mount/mount.js'
 import { unmountMountPoint } from '../mount/unmount.js'
 import { inUserNamespace } from '../proc.js'
 import type { Backend, View } from './types.js'
@@ -15,15 +15,21 @@ export const overlay: Backend = {
     signal?.throwIfAborted()
     const dirs = [view.upper, view.work, view.merged]
     if (ahead) {
-      await Promise.all(dirs.map((dir) => mkdir(dir)))
-      await copyRootAttributesLater(view)
+      // Each call a trip through libuv's thread pool: as few rounds as can be.
+      await makeDirsLater(view, dirs)
     } else {
       // Blocking on purpose: a test waits for this view, and three mkdirs
       // cost less than three trips through libuv's thread pool.
       for (const dir of dirs) mkdirSync(dir)
       copyRootAttributes(view)
     }
-    await mountOverlay({ dir: view.dir, layers: view.layers, userxattr: userxattr(), ahead })
+    await mountOverlay({
+      dir: view.dir,
+      layers: view.layers,
+      userxattr: userxattr(),
+      ahead,
+      linked: ahead,
+    })
   },
 
   destroy: (view) => unmountMountPoint(view.merged),
@@ -55,11 +61,22 @@ export function copyRootAttributes(view: View): void {
   utimesSync(view.upper, golden.atime, golden.mtime)
 }
 
-async function copyRootAttributesLater(view: View): Promise<void> {
+// The dirs, the layers' alias links and the golden root's stat in one
+// round, then its mode, owner and times in a second: a directory's mode
+// survives chown, so the three need no order.
+async function makeDirsLater(view: View, dirs: readonly string[]): Promise<void> {
   const top = view.layers[0]
-  if (top === undefined) return
-  const golden = await stat(top)
-  await chmod(view.upper, golden.mode & 0o7777)
-  if (process.getuid?.() === 0) await chown(view.upper, golden.uid, golden.gid).catch(() => {})
-  await utimes(view.upper, golden.atime, golden.mtime)
+  const [golden] = await Promise.all([
+    top === undefined ? undefined : stat(top),
+    linkLayers(view.dir, view.layers),
+    ...dirs.map((dir) => mkdir(dir)),
+  ])
+  if (golden === undefined) return
+  await Promise.all([
+    chmod(view.upper, golden.mode & 0o7777),
+    process.getuid?.() === 0
+      ? chown(view.upper, golden.uid, golden.gid).catch(() => {})
+      : undefined,
+    utimes(view.upper, golden.atime, golden.mtime),
+  ])
 }

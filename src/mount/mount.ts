@@ -19,8 +19,10 @@ export interface OverlayMount {
   layers: readonly string[]
   /** Inside a user namespace the kernel wants `userxattr`. */
   userxattr: boolean
-  /** Made ahead of time: the kernel calls run on libuv's threads. */
+  /** Made ahead of time: the kernel's slow step runs on libuv's threads. */
   ahead?: boolean
+  /** The alias links are made already (linkLayers). */
+  linked?: boolean
 }
 
 /**
@@ -69,12 +71,15 @@ export function checkLimits(layers: readonly string[]): void {
   }
 }
 
-/** Creates the alias links and mounts the overlay on `dir/merged`. */
+/** The alias links l0, l1, ... in the view dir, one per layer, top first. */
+export async function linkLayers(dir: string, layers: readonly string[]): Promise<void> {
+  await Promise.all(layers.map((layer, index) => symlink(layer, join(dir, `l${index}`))))
+}
+
+/** Creates the alias links (unless made) and mounts the overlay on `dir/merged`. */
 export async function mountOverlay(mount: OverlayMount): Promise<void> {
   checkLimits(mount.layers)
-  await Promise.all(
-    mount.layers.map((layer, index) => symlink(layer, join(mount.dir, `l${index}`))),
-  )
+  if (!mount.linked) await linkLayers(mount.dir, mount.layers)
 
   const options = overlayOptions(mount.layers.length, mount.userxattr)
   log('mount -o %s in %s', options, mount.dir)

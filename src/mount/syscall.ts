@@ -105,10 +105,10 @@ let newApiRefused = false
  * user path reaches the option parser and no chdir is needed (worker
  * threads may not chdir). Without koffi it runs mount(8) in the view dir.
  *
- * `offThread` runs each call on libuv's threads, so a view prepared ahead
- * of time does not block the test that runs meanwhile. errno does not
- * travel back from those threads: a failure there says less, and the
- * caller makes the view again in place to learn why.
+ * `offThread` runs the one slow call, building the superblock, on libuv's
+ * threads, so a view prepared ahead of time does not block the test that
+ * runs meanwhile. errno does not travel back from those threads: a failure
+ * there says less, and the caller makes the view again in place to learn why.
  */
 export async function mountOverlayCall(
   call: OverlayCall,
@@ -166,7 +166,11 @@ async function mountWithNewApi(
   call: OverlayCall,
   offThread: boolean,
 ): Promise<CallResult | undefined> {
-  const kernel = kernelOf(lib, offThread)
+  // Every call but the one that builds the superblock takes microseconds
+  // and is made in place; that one makes dirs in the work dir, and made
+  // ahead of time it runs on libuv's threads.
+  const kernel = kernelOf(lib, false)
+  const build = kernelOf(lib, offThread).fsconfig
   const dirFd = openSync(call.dir, constants.O_RDONLY | constants.O_DIRECTORY)
   const at = (name: string) => `/proc/self/fd/${dirFd}/${name}`
   let fsFd = -1
@@ -174,9 +178,9 @@ async function mountWithNewApi(
   try {
     const opened = await kernel.fsopen('overlay', FSOPEN_CLOEXEC)
     fsFd = opened.value
-    // Off the thread nothing falls back to spawning mount(8), which would
-    // block the thread: the caller makes the view in place instead.
-    if (fsFd < 0) return offThread ? failure(fsFd, step, undefined) : refused(step, opened.errno)
+    // A view made ahead of time does not fall back to mount(8): the caller
+    // makes the view in place instead, and that one learns why.
+    if (fsFd < 0) return unknownApi(fsFd, step, opened.errno, offThread)
 
     let attrs = 0
     const set = async (key: string, value: string | null): Promise<Answer> => {
@@ -198,7 +202,7 @@ async function mountWithNewApi(
           answer = await set('lowerdir+', at(lower))
           if (answer.value !== 0) {
             return answer.errno === os.errno.EINVAL && lower === 'l0'
-              ? refused(step, answer.errno)
+              ? unknownApi(fsFd, step, answer.errno, offThread)
               : failure(fsFd, step, answer.errno)
           }
         }
@@ -210,7 +214,7 @@ async function mountWithNewApi(
     }
 
     step = 'fsconfig create'
-    answer = await kernel.fsconfig(fsFd, FSCONFIG_CMD_CREATE, null, null, 0)
+    answer = await build(fsFd, FSCONFIG_CMD_CREATE, null, null, 0)
     if (answer.value !== 0) return failure(fsFd, step, answer.errno)
     step = 'fsmount'
     const mounted = await kernel.fsmount(fsFd, FSMOUNT_CLOEXEC, attrs)
@@ -237,12 +241,20 @@ function splitOption(option: string): [string, string | undefined] {
   return equals < 0 ? [option, undefined] : [option.slice(0, equals), option.slice(equals + 1)]
 }
 
-function refused(step: string, errno: number | undefined): undefined {
+// The kernel may not know the new API or `lowerdir+`: from then on mount(8)
+// is spawned. Undefined sends this call there too, unless the view is made
+// ahead of time: that one fails, and the caller makes it in place.
+function unknownApi(
+  fsFd: number,
+  step: string,
+  errno: number | undefined,
+  ahead: boolean,
+): CallResult | undefined {
   if (errno === os.errno.ENOSYS || errno === os.errno.EINVAL || errno === os.errno.ENODEV) {
     log('%s: %s; spawning mount(8) from now on', step, errnoName(errno))
     newApiRefused = true
   }
-  return undefined
+  return ahead ? failure(fsFd, step, errno) : undefined
 }
 
 // The new API keeps the kernel's own words about a failure in the fs
