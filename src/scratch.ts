@@ -20,6 +20,9 @@ import { verifyGoldens } from './verify.js'
 
 const log = debug('scratch')
 
+const DONE: Promise<void> = Promise.resolve()
+const noop = () => {}
+
 export interface DisposeOptions {
   /**
    * Keep what the view changed for debugging: the view is unmounted like any
@@ -141,9 +144,12 @@ export class Scratch implements AsyncDisposable {
   /** How long creating and disposing the view took, in milliseconds. */
   readonly timings: { setup: number; teardown?: number; retries?: number }
 
-  readonly #view: View
+  // Let go of once disposed: a runner may keep the object as long as it
+  // keeps the test (Vitest keeps every test's context), and the view's
+  // paths and promises would stay with it, test after test.
+  #view: View | undefined
   readonly #backend: Backend
-  #busy: Promise<unknown> = Promise.resolve()
+  #busy: Promise<unknown> = DONE
   #disposed: Promise<void> | undefined
 
   constructor(view: View, backend: Backend, label: string, setup: number) {
@@ -157,15 +163,16 @@ export class Scratch implements AsyncDisposable {
 
   /** What the view changed, sorted by path. */
   changes(): Promise<Change[]> {
-    return this.#serial(() => this.#backend.changes(this.#view))
+    return this.#serial(() => this.#backend.changes(this.#live()))
   }
 
   /** Puts the view back to the golden; `path` stays the same. */
   reset(): Promise<void> {
     return this.#serial(async () => {
+      const view = this.#live()
       // Resetting deletes the upper: with a process still writing into it,
       // its writes would vanish. Refuse, naming who holds the view.
-      const holders = await waitForRelease(this.#view.merged, UNMOUNT_PATIENCE_MS)
+      const holders = await waitForRelease(view.merged, UNMOUNT_PATIENCE_MS)
       if (holders.length > 0) {
         throw new ScratchfsError(
           'EBUSY',
@@ -176,9 +183,9 @@ export class Scratch implements AsyncDisposable {
           },
         )
       }
-      await this.#takeDown()
-      await emptyView(this.#view)
-      await this.#backend.create(this.#view)
+      await this.#takeDown(view)
+      await emptyView(view)
+      await this.#backend.create(view)
     })
   }
 
@@ -188,8 +195,14 @@ export class Scratch implements AsyncDisposable {
    * `settle()` resolves).
    */
   dispose(options: DisposeOptions = {}): Promise<void> {
-    this.#disposed ??= this.#busy.catch(() => {}).then(() => this.#dispose(options.keep ?? false))
-    return this.#disposed
+    if (this.#disposed) return this.#disposed
+    const disposing = this.#busy.catch(() => {}).then(() => this.#dispose(options.keep ?? false))
+    this.#disposed = disposing
+    // A failure stays to be returned again; a success needs no promise of its own.
+    disposing.then(() => {
+      this.#disposed = DONE
+    }, noop)
+    return disposing
   }
 
   [Symbol.asyncDispose](): Promise<void> {
@@ -198,50 +211,53 @@ export class Scratch implements AsyncDisposable {
 
   async #dispose(keep: boolean): Promise<void> {
     const started = performance.now()
-    if (keep) this.kept = await this.#keep()
-    const unmounted = await this.#takeDown()
-    untrackView(this.#view.dir)
+    const view = this.#live()
+    if (keep) this.kept = await this.#keep(view)
+    const unmounted = await this.#takeDown(view)
+    untrackView(view.dir)
     this.timings.retries = unmounted.retries
     if (unmounted.detached) {
       // Holders may still write into the upper: leave it for the sweeper.
       const holders = unmounted.detached.map(({ pid, start }) => ({ pid, start }))
-      await updateRecord(this.#view.dir, { detached: true, holders })
+      await updateRecord(view.dir, { detached: true, holders })
     } else if (this.kept !== undefined) {
-      await dropUpper(this.#view)
-      await emptyView(this.#view)
+      await dropUpper(view)
+      await emptyView(view)
     } else if (isMainThread) {
       // The view is unmounted: nothing the test could see is left, and the
       // dir goes while the next test runs; the exit handler finishes it.
-      await retireView(this.#view)
+      await retireView(view)
     } else {
       // A worker thread may be stopped without its 'exit' handlers running.
-      await removeView(this.#view)
+      await removeView(view)
     }
     this.timings.teardown = performance.now() - started
-    log('disposed %s in %d ms', this.#view.merged, this.timings.teardown)
+    log('disposed %s in %d ms', view.merged, this.timings.teardown)
+    this.#view = undefined
+    this.#busy = DONE
   }
 
   // Keeping is for debugging: if it fails, the view is still unmounted and
   // the failure is a warning, never the test's result.
-  async #keep(): Promise<string | undefined> {
+  async #keep(view: View): Promise<string | undefined> {
     try {
-      const kept = await keepChanges(this.#view, await this.#backend.changes(this.#view))
-      await updateRecord(this.#view.dir, { kept })
+      const kept = await keepChanges(view, await this.#backend.changes(view))
+      await updateRecord(view.dir, { kept })
       return kept
     } catch (error) {
       process.emitWarning(
-        `scratchfs could not keep view ${show(this.#view.merged)} (${this.label}): ${(error as Error).message}`,
+        `scratchfs could not keep view ${show(this.path)} (${this.label}): ${(error as Error).message}`,
         { code: 'SCRATCHFS_KEEP', detail: 'The view was removed like a passed one.' },
       )
       return undefined
     }
   }
 
-  async #takeDown(): Promise<UnmountResult> {
-    const result = await this.#backend.destroy(this.#view)
+  async #takeDown(view: View): Promise<UnmountResult> {
+    const result = await this.#backend.destroy(view)
     if (result.detached) {
       process.emitWarning(
-        `scratchfs view ${show(this.#view.merged)} (${this.label}) was still in use after its test and was detached: ${describeHolders(result.detached) || 'holders unknown'}. Its directory is left for 'scratchfs clean'.`,
+        `scratchfs view ${show(this.path)} (${this.label}) was still in use after its test and was detached: ${describeHolders(result.detached) || 'holders unknown'}. Its directory is left for 'scratchfs clean'.`,
         {
           code: 'SCRATCHFS_BUSY',
           detail: 'Stop child processes and close files inside the view before the test ends.',
@@ -251,18 +267,23 @@ export class Scratch implements AsyncDisposable {
     return result
   }
 
+  #live(): View {
+    if (this.#view === undefined) throw this.#disposedError()
+    return this.#view
+  }
+
+  #disposedError(): ScratchfsError {
+    return new ScratchfsError(
+      'EDISPOSED',
+      `scratch view ${show(this.path)} (${this.label}) is disposed`,
+      {
+        fix: 'use the view only inside its test, before dispose()',
+      },
+    )
+  }
+
   #serial<T>(work: () => Promise<T>): Promise<T> {
-    if (this.#disposed) {
-      return Promise.reject(
-        new ScratchfsError(
-          'EDISPOSED',
-          `scratch view ${show(this.path)} (${this.label}) is disposed`,
-          {
-            fix: 'use the view only inside its test, before dispose()',
-          },
-        ),
-      )
-    }
+    if (this.#disposed) return Promise.reject(this.#disposedError())
     const next = this.#busy.catch(() => {}).then(work)
     this.#busy = next
     return next
