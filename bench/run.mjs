@@ -315,7 +315,9 @@ async function measureMemory(golden) {
 async function measureVitestMemory(golden) {
   if (!golden) return undefined
   const views = MEMORY_WARMUP + MEMORY_VIEWS
-  say(`\nmemory: a Vitest run of ${views} tests in one worker, with scratchfs and without`)
+  say(
+    `\nmemory: a Vitest run of ${views} tests in one worker, with scratchfs and with a plain Vitest fixture`,
+  )
   await quietAfterDeletions()
   const { vitestMemory } = await import('./vitest-memory.mjs')
   const samples = [MEMORY_WARMUP, 2000, 3500, views]
@@ -336,7 +338,7 @@ function describeVitestMemory(vitest) {
       return first && last ? last[key] - first[key] : Number.NaN
     }
     lines.push(
-      `${who}: with scratchfs RSS ${mb(growth('scratchfs', 'rss'))}, heap used ${mb(growth('scratchfs', 'heapUsed'))}; Vitest alone RSS ${mb(growth('vitest alone', 'rss'))}, heap used ${mb(growth('vitest alone', 'heapUsed'))}`,
+      `${who}: with scratchfs RSS ${mb(growth('scratchfs', 'rss'))}, heap used ${mb(growth('scratchfs', 'heapUsed'))}; a plain Vitest fixture RSS ${mb(growth('plain fixture', 'rss'))}, heap used ${mb(growth('plain fixture', 'heapUsed'))}`,
     )
   }
   return lines.join('\n  ')

@@ -1,10 +1,10 @@
 // Memory of a real Vitest run: one test file of `views` tests in one
 // forks worker, each test writing a file in its own view, with scratchfs
-// (the plugin and its `test`) and, as the control, the same file with
-// Vitest's own `test` writing to one plain dir. At the given test counts,
-// after a GC, the worker samples its memory and a reporter samples the
-// main process's. The control shows what Vitest itself keeps per test;
-// the difference is scratchfs's. Used by run.mjs.
+// (the plugin and its `test`) and, as the control, the same file with a
+// fixture of Vitest's own that hands every test one plain dir. At the given
+// test counts, after a GC, the worker samples its memory and a reporter
+// samples the main process's. The control shows what Vitest itself keeps
+// per test that uses a fixture; the difference is scratchfs's. Used by run.mjs.
 import { execFile } from 'node:child_process'
 import { mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
@@ -17,7 +17,7 @@ const run = promisify(execFile)
 
 export async function vitestMemory(golden, root, views, samples) {
   const out = {}
-  for (const variant of ['scratchfs', 'vitest alone']) {
+  for (const variant of ['scratchfs', 'plain fixture']) {
     const dir = join(root, `vitest-memory-${variant === 'scratchfs' ? 'scratchfs' : 'control'}`)
     await rm(dir, { recursive: true, force: true })
     await mkdir(dir, { recursive: true })
@@ -77,13 +77,13 @@ export default class Sampler {
 const testFile = (plugin, views, samples, results, plain) => `
 import { appendFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-${plugin ? "import { test } from 'scratchfs/vitest'" : "import { test } from 'vitest'"}
+${plugin ? "import { test } from 'scratchfs/vitest'" : "import { test as base } from 'vitest'"}
 
 const samples = new Set(${JSON.stringify(samples)})
-const dir = ${JSON.stringify(plain)}
+${plugin ? '' : `const test = base.extend({ scratch: async ({}, use) => use({ path: ${JSON.stringify(plain)} }) })`}
 for (let index = 1; index <= ${views}; index++) {
-  test('view ' + index, async (${plugin ? '{ scratch }' : ''}) => {
-    writeFileSync(join(${plugin ? 'scratch.path' : 'dir'}, 'written.txt'), 'view ' + index)
+  test('view ' + index, async ({ scratch }) => {
+    writeFileSync(join(scratch.path, 'written.txt'), 'view ' + index)
   })
   if (samples.has(index)) {
     test('sample ' + index, () => {
