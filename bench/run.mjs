@@ -8,8 +8,8 @@
 // scratchfs overlay, writes bench/results.json and docs/bench.svg.
 // --quick (CI): the 10k golden only; fails unless overlay is at least 50x
 // cheaper than fs-fixture, a margin noise cannot cross. The full run also
-// measures overlay without its pool of ready views (SCRATCHFS_POOL=0) and
-// memory over 5,000 views.
+// measures overlay without its pool of ready views (SCRATCHFS_POOL=0), and
+// memory over 5,000 views in one process and in a real Vitest run.
 import { execFile } from 'node:child_process'
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
 import { mkdir, rm, writeFile } from 'node:fs/promises'
