@@ -1,4 +1,5 @@
 import { renameSync, statSync } from 'node:fs'
+import { rmdir } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
 import { isMainThread } from 'node:worker_threads'
 import type { Backend, View } from './backends/types.js'
@@ -7,9 +8,9 @@ import { trackView, untrackView } from './exit.js'
 import { usesSyscalls } from './mount/syscall.js'
 import { unmountMountPoint } from './mount/unmount.js'
 import type { Owner } from './proc.js'
-import { removeTree } from './remove.js'
+import { removeLater, removeTree } from './remove.js'
 import { removeView } from './retire.js'
-import { makeViewDirSync, PREFIX, READY, RECORD, safeName } from './root.js'
+import { GONE, makeViewDirSync, PREFIX, READY, RECORD, safeName } from './root.js'
 import { placeUpper } from './upper.js'
 
 const log = debug('pool')
@@ -40,6 +41,19 @@ let ready: Ready | undefined
 // The setup asked for last, so a view is prepared only for a golden that is
 // asked for again: a one-off would waste a mount.
 let lastKey: string | undefined
+
+// Views handed to tests, by the setup they were made for: theirs can be recycled.
+const handedKeys = new WeakMap<View, string>()
+
+interface Spare {
+  key: string
+  /** The emptied view dir, or undefined when emptying it failed. */
+  dir: Promise<string | undefined>
+}
+
+// The dir of a view a test disposed of, emptied for the next view of the
+// same setup: its record, layer links, work and merged dirs stay.
+let spare: Spare | undefined
 
 /**
  * Whether views are pooled: for overlay views mounted by direct syscalls,
@@ -92,7 +106,9 @@ export async function takeReady(setup: PoolSetup, label: string): Promise<View |
     return undefined
   }
   try {
-    return handOver(view, label)
+    const handed = handOver(view, label)
+    handedKeys.set(handed, key)
+    return handed
   } catch (error) {
     log('handing over %s failed: %s', view.dir, error)
     await discard(view)
@@ -117,7 +133,7 @@ export function prepareNext(setup: PoolSetup, handed: boolean): void {
   next.timer = setTimeout(() => {
     next.timer = undefined
     next.key = keyOf(setup)
-    next.view = prepare(setup)
+    next.view = prepare(setup, next.key)
   }, 0).unref()
   ready = next
 }
@@ -140,7 +156,19 @@ function handOver(from: View, label: string): View {
   return view
 }
 
-async function prepare(setup: PoolSetup): Promise<View | undefined> {
+async function prepare(setup: PoolSetup, key: string): Promise<View | undefined> {
+  const recycled = await takeSpare(key)
+  if (recycled) {
+    const view: View = { ...recycled, layers: setup.layers }
+    try {
+      await setup.backend.create(view, undefined, true, true)
+      return view
+    } catch (error) {
+      log('preparing a recycled view failed: %s', error)
+      await discard(view)
+      // Made in full below, as if there had been nothing to recycle.
+    }
+  }
   let dir: string | undefined
   let view: View | undefined
   try {
@@ -176,6 +204,86 @@ async function discard(view: View): Promise<void> {
   untrackView(view.dir)
 }
 
+/**
+ * Keeps the dir of a view a test has disposed of, unmounted, for the next
+ * view of the same setup: its upper and the kernel's work dir are deleted on
+ * libuv's threads, its record, layer links, work and merged dirs stay. Half
+ * the inodes a view makes and deletes are then never made again; on ext4
+ * without a journal, each one made near those freed in the last 30 seconds
+ * is slow to find. False when the view is not one to recycle (not pooled, its
+ * upper elsewhere, one kept already): it is the caller's to delete.
+ */
+export function recycle(view: View): boolean {
+  const key = handedKeys.get(view)
+  if (key === undefined || spare || key !== lastKey || dirname(view.upper) !== view.dir) {
+    return false
+  }
+  // Named like a view being deleted until it is a view again: an exit, a
+  // signal or a sweep in between deletes it as one.
+  const gone = join(dirname(view.dir), `${GONE}${basename(view.dir).slice(PREFIX.length)}`)
+  try {
+    renameSync(view.dir, gone)
+  } catch (error) {
+    log('could not rename %s: %s', view.dir, error)
+    return false
+  }
+  trackView(gone)
+  untrackView(view.dir)
+  const dir = Promise.all([removeLater(join(gone, 'upper')), emptyWork(join(gone, 'work'))]).then(
+    () => gone,
+    async (error: unknown) => {
+      log('emptying %s failed, deleting it: %s', gone, error)
+      await removeLater(gone, { last: RECORD }).catch(() => {})
+      untrackView(gone)
+      return undefined
+    },
+  )
+  spare = { key, dir }
+  return true
+}
+
+// A volatile mount leaves work/work/incompat/volatile: three rmdirs in a
+// row instead of fs.rm's walk, unless it left something else (an older
+// kernel, an unreadable work/work for a user other than root).
+async function emptyWork(work: string): Promise<void> {
+  const top = join(work, 'work')
+  try {
+    await rmdir(join(top, 'incompat', 'volatile'))
+    await rmdir(join(top, 'incompat'))
+    await rmdir(top)
+  } catch {
+    await removeLater(top)
+  }
+}
+
+/** The emptied view dir, renamed as a ready one, if there is one for this setup. */
+async function takeSpare(key: string): Promise<Omit<View, 'layers'> | undefined> {
+  const current = spare
+  spare = undefined
+  const gone = await current?.dir
+  if (gone === undefined) return undefined
+  if (current?.key !== key) {
+    await dropDir(gone)
+    return undefined
+  }
+  const dir = join(dirname(gone), `${READY}${basename(gone).slice(-6)}`)
+  try {
+    renameSync(gone, dir)
+  } catch (error) {
+    log('could not rename %s: %s', gone, error)
+    await dropDir(gone)
+    return undefined
+  }
+  trackView(dir)
+  untrackView(gone)
+  return { dir, merged: join(dir, 'merged'), upper: join(dir, 'upper'), work: join(dir, 'work') }
+}
+
+async function dropDir(dir: string): Promise<void> {
+  await removeLater(dir, { last: RECORD }).catch(() => {})
+  untrackView(dir)
+}
+
 /** Takes down the view made ahead of time, if any: nothing will take it now. */
 export async function dropReady(): Promise<void> {
   const current = ready
@@ -184,4 +292,8 @@ export async function dropReady(): Promise<void> {
   if (current?.timer) clearTimeout(current.timer)
   const view = await current?.view
   if (view) await discard(view)
+  const left = spare
+  spare = undefined
+  const gone = await left?.dir
+  if (gone !== undefined) await dropDir(gone)
 }

@@ -10,7 +10,7 @@ import { keepChanges } from './keep.js'
 import { describeHolders, waitForRelease } from './mount/holders.js'
 import { UNMOUNT_PATIENCE_MS, type UnmountResult } from './mount/unmount.js'
 import { checkOptions, type ScratchOptions } from './options.js'
-import { dropReady, prepareNext, takeReady } from './pool.js'
+import { dropReady, prepareNext, recycle, takeReady } from './pool.js'
 import { removeTree } from './remove.js'
 import { removeView, retired, retireView } from './retire.js'
 import { makeViewDir, updateRecord } from './root.js'
@@ -223,6 +223,8 @@ export class Scratch implements AsyncDisposable {
     } else if (this.kept !== undefined) {
       await dropUpper(view)
       await emptyView(view)
+    } else if (recycle(view)) {
+      // Emptied while the next test runs, for the view after it.
     } else if (isMainThread) {
       // The view is unmounted: nothing the test could see is left, and the
       // dir goes while the next test runs; the exit handler finishes it.

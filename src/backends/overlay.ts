@@ -10,13 +10,13 @@ import type { Backend, View } from './types.js'
 export const overlay: Backend = {
   name: 'overlay',
 
-  async create(view, signal, ahead = false) {
+  async create(view, signal, ahead = false, recycled = false) {
     // A mount takes a millisecond and cannot be cut short: not starting it is enough.
     signal?.throwIfAborted()
-    const dirs = [view.upper, view.work, view.merged]
+    const dirs = recycled ? [view.upper] : [view.upper, view.work, view.merged]
     if (ahead) {
       // Each call a trip through libuv's thread pool: as few rounds as can be.
-      await makeDirsLater(view, dirs)
+      await makeDirsLater(view, dirs, !recycled)
     } else {
       // Blocking on purpose: a test waits for this view, and three mkdirs
       // cost less than three trips through libuv's thread pool.
@@ -28,7 +28,7 @@ export const overlay: Backend = {
       layers: view.layers,
       userxattr: userxattr(),
       ahead,
-      linked: ahead,
+      linked: ahead || recycled,
     })
   },
 
@@ -64,11 +64,11 @@ export function copyRootAttributes(view: View): void {
 // The dirs, the layers' alias links and the golden root's stat in one
 // round, then its mode, owner and times in a second: a directory's mode
 // survives chown, so the three need no order.
-async function makeDirsLater(view: View, dirs: readonly string[]): Promise<void> {
+async function makeDirsLater(view: View, dirs: readonly string[], link: boolean): Promise<void> {
   const top = view.layers[0]
   const [golden] = await Promise.all([
     top === undefined ? undefined : stat(top),
-    linkLayers(view.dir, view.layers),
+    link ? linkLayers(view.dir, view.layers) : undefined,
     ...dirs.map((dir) => mkdir(dir)),
   ])
   if (golden === undefined) return

@@ -22,8 +22,10 @@ export interface Backend {
    * the signal's reason; what it made so far stays for the caller to remove.
    * `ahead` marks a view made ahead of time, while a test runs: it then
    * blocks the thread as little as it can, at the cost of latency.
+   * `recycled` marks a view dir an earlier view of the same golden left:
+   * its layer links, work and merged dirs are there, the upper is not.
    */
-  create(view: View, signal?: AbortSignal, ahead?: boolean): Promise<void>
+  create(view: View, signal?: AbortSignal, ahead?: boolean, recycled?: boolean): Promise<void>
   /** Undoes create; what the view wrote stays on disk until the dir is removed. */
   destroy(view: View): Promise<UnmountResult>
   changes(view: View): Promise<Change[]>

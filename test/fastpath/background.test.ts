@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs'
-import { readdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { chmod, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { execa } from 'execa'
@@ -77,9 +77,48 @@ describe.skipIf(!isRoot)('a view made ahead of time and a golden that changes', 
     await rm(golden, { recursive: true })
     await writeTree(golden, { 'a.txt': 'new', 'b.txt': 'b' })
 
-    const scratch = await createScratch({ golden, root, backend: 'overlay' })
-    expect(await readFile(join(scratch.path, 'a.txt'), 'utf8')).toBe('new')
-    expect((await readdir(scratch.path)).sort()).toEqual(['a.txt', 'b.txt'])
-    await scratch.dispose()
+    // The first view after it, and those made ahead of time from then on.
+    for (let index = 0; index < 4; index++) {
+      const scratch = await createScratch({ golden, root, backend: 'overlay' })
+      expect(await readFile(join(scratch.path, 'a.txt'), 'utf8')).toBe('new')
+      expect((await readdir(scratch.path)).sort()).toEqual(['a.txt', 'b.txt'])
+      await scratch.dispose()
+    }
+    await settle()
+    expect(await readdir(root)).toEqual([])
+  })
+})
+
+describe.skipIf(!isRoot)('a view dir recycled for a later view', () => {
+  test('keeps nothing of the test that used it: files, dirs, deletions or a changed root', async () => {
+    const { golden, root, base } = await goldenAndRoot('background-recycled', {
+      'a.txt': 'a',
+      'sub/b.txt': 'b',
+    })
+    await chmod(golden, 0o750)
+    const records: number[] = []
+    for (let index = 0; index < 8; index++) {
+      const scratch = await createScratch({ golden, root, backend: 'overlay' })
+      records.push((await stat(join(dirname(scratch.path), 'owner.json'))).ino)
+      expect((await readdir(scratch.path)).sort()).toEqual(['a.txt', 'sub'])
+      expect(await readdir(join(scratch.path, 'sub'))).toEqual(['b.txt'])
+      expect((await stat(scratch.path)).mode & 0o7777).toBe(0o750)
+      expect(await scratch.changes()).toEqual([])
+      // Everything a test can leave in its upper: new files and dirs, a
+      // whiteout, an opaque dir, a changed root.
+      await writeFile(join(scratch.path, `left-by-${index}.txt`), 'x')
+      await mkdir(join(scratch.path, 'new', 'deep'), { recursive: true })
+      await writeFile(join(scratch.path, 'new', 'deep', 'c.txt'), 'c')
+      await rm(join(scratch.path, 'a.txt'))
+      await rm(join(scratch.path, 'sub'), { recursive: true })
+      await mkdir(join(scratch.path, 'sub'))
+      await chmod(scratch.path, 0o700)
+      await scratch.dispose()
+    }
+    // The same record, so the same dir, served more than one view.
+    expect(new Set(records).size).toBeLessThan(records.length)
+    await settle()
+    expect(await mountsBelow(base)).toEqual([])
+    expect(await readdir(root)).toEqual([])
   })
 })

@@ -65,6 +65,32 @@ describe.skipIf(!isRoot)('views made ahead of time and deleted later, at exit (n
     }
   })
 
+  test('process.exit() while a disposed view dir is emptied for recycling leaves no dir and no mount', async () => {
+    const { golden, root } = await goldenAndRoot('pool-exit', { 'a.txt': 'a' })
+    for (const wait of [0, 1, 2, 5]) {
+      const result = await runScript(
+        `
+        for (let index = 0; index < 4; index++) {
+          const scratch = await createScratch(options)
+          writeFileSync(join(scratch.path, 'b.txt'), 'b')
+          await sleep(20)
+          await scratch.dispose()
+        }
+        const waiting = readdirSync(root).filter((name) => name.startsWith('scratchfs--gone-'))
+        await sleep(${wait})
+        process.stdout.write(String(waiting.length))
+        process.exit(7)`,
+        golden,
+        root,
+      )
+      expect(result.exitCode, result.stderr).toBe(7)
+      // The last view's dir, kept for the next view.
+      expect(result.stdout).toBe('1')
+      expect(await mountsBelow(root), `exit after ${wait} ms`).toEqual([])
+      expect(await readdir(root), `exit after ${wait} ms`).toEqual([])
+    }
+  })
+
   test('tests that never yield do not pile up deletions for the exit path', async () => {
     const { golden, root } = await goldenAndRoot('pool-exit', { 'a.txt': 'a' })
     const result = await runScript(
