@@ -1,4 +1,4 @@
-import { renameSync, statSync } from 'node:fs'
+import { readdirSync, readlinkSync, renameSync, statSync } from 'node:fs'
 import { rmdir } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
 import { isMainThread } from 'node:worker_threads'
@@ -218,6 +218,10 @@ export function recycle(view: View): boolean {
   if (key === undefined || spare || key !== lastKey || dirname(view.upper) !== view.dir) {
     return false
   }
+  if (!asMade(view)) {
+    log('%s holds more than a view makes, or a layer link was changed: not reused', view.dir)
+    return false
+  }
   // Named like a view being deleted until it is a view again: an exit, a
   // signal or a sweep in between deletes it as one.
   const gone = join(dirname(view.dir), `${GONE}${basename(view.dir).slice(PREFIX.length)}`)
@@ -240,6 +244,30 @@ export function recycle(view: View): boolean {
   )
   spare = { key, dir }
   return true
+}
+
+/**
+ * True when a disposed view's dir holds only what making it left: its
+ * record, the layer links (still pointing at its layers), upper, work with
+ * the kernel's work dir, and an empty mount point. A test may write beside
+ * its view (`git worktree add ../wt`) or retarget a link; such a dir is
+ * deleted like any other, so no later test sees it.
+ */
+function asMade(view: View): boolean {
+  try {
+    const links = view.layers.map((_, index) => `l${index}`)
+    const expected = [RECORD, 'merged', 'upper', 'work', ...links].sort()
+    const names = readdirSync(view.dir).sort()
+    if (names.length !== expected.length || names.some((name, at) => name !== expected[at])) {
+      return false
+    }
+    if (readdirSync(view.merged).length > 0) return false
+    const work = readdirSync(view.work)
+    if (work.length > 1 || (work.length === 1 && work[0] !== 'work')) return false
+    return links.every((link, index) => readlinkSync(join(view.dir, link)) === view.layers[index])
+  } catch {
+    return false
+  }
 }
 
 // A volatile mount leaves work/work/incompat/volatile: three rmdirs in a

@@ -40,8 +40,9 @@ export function overlayOptions(layerCount: number, userxattr: boolean): string {
     'nosuid',
     'nodev',
     'index=off',
-    // Views are thrown away, never mounted twice, and each gets a fresh work
-    // dir: skip the syncs that make unmount cost 10 ms after a write.
+    // Views are thrown away: an upper is never mounted twice, and each mount
+    // gets an emptied work dir. Skip the syncs that make unmount cost 10 ms
+    // after a write.
     'volatile',
   ]
   if (userxattr) options.push('userxattr')

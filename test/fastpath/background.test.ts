@@ -121,4 +121,36 @@ describe.skipIf(!isRoot)('a view dir recycled for a later view', () => {
     expect(await mountsBelow(base)).toEqual([])
     expect(await readdir(root)).toEqual([])
   })
+
+  test('what a test leaves beside its view, or a layer link it retargets, never reaches a later test', async () => {
+    const { golden, root, base } = await goldenAndRoot('background-beside', { 'a.txt': 'a' })
+    const other = join(base, 'other')
+    await writeTree(other, { 'other.txt': 'o' })
+    await execa('git', ['init', '-q', '-b', 'main'], { cwd: golden })
+    await execa(
+      'git',
+      ['-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-q', '--allow-empty', '-m', 'c'],
+      { cwd: golden },
+    )
+    for (let index = 0; index < 8; index++) {
+      const scratch = await createScratch({ golden, root, backend: 'overlay' })
+      const dir = dirname(scratch.path)
+      expect((await readdir(scratch.path)).sort()).toEqual(['.git', 'a.txt'])
+      expect(existsSync(join(dir, 'wt'))).toBe(false)
+      // A worktree beside the repo, as `git worktree add ../wt` makes it,
+      // or, every other test, the top layer's link pointed elsewhere.
+      if (index % 2 === 0) {
+        await execa('git', ['worktree', 'add', '-q', '../wt', '-b', `b${index}`], {
+          cwd: scratch.path,
+        })
+      } else {
+        await rm(join(dir, 'l0'))
+        await execa('ln', ['-s', other, join(dir, 'l0')])
+      }
+      await scratch.dispose()
+    }
+    await settle()
+    expect(await mountsBelow(base)).toEqual([])
+    expect(await readdir(root)).toEqual([])
+  })
 })
