@@ -4,6 +4,7 @@ import { dirname, join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { execa } from 'execa'
 import ts from 'typescript'
+import { plainUser } from '../rootless/plain-user.js'
 
 /** The unprivileged user the checks that root would pass run as. */
 export const NOBODY = 65534
@@ -26,7 +27,9 @@ async function transpileSource(dir: string): Promise<string> {
     await mkdir(dirname(to), { recursive: true })
     await writeFile(to, outputText)
   }
-  await symlink(join(REPO, 'node_modules'), join(dir, 'node_modules'))
+  // Packages from a build the other user can read, wherever this checkout is.
+  const { build } = await plainUser()
+  await symlink(join(build, 'node_modules'), join(dir, 'node_modules'))
   await writeFile(join(dir, 'package.json'), '{ "type": "module" }\n')
   return join(dir, 'src', 'index.js')
 }

@@ -1,12 +1,14 @@
 import { existsSync } from 'node:fs'
 import { chmod, lstat, mkdir, readdir, readFile, stat, symlink, utimes } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
+import { pathToFileURL } from 'node:url'
 import { execa } from 'execa'
 import { describe, expect, test } from 'vitest'
 import { createScratch } from '../../src/index.js'
 import { RECORD, writeRecord } from '../../src/root.js'
 import { sweep } from '../../src/sweep.js'
 import { isRoot, mountsBelow, tempDir, writeTree } from '../helpers.js'
+import { plainUser } from '../rootless/plain-user.js'
 import { childWithViews } from './child.js'
 
 async function setup() {
@@ -220,7 +222,9 @@ describe('sweep without mounts', () => {
       await chmod(base, 0o755)
       await execa('chown', ['-R', '65534:65534', root])
 
-      const sweepModule = new URL('../../dist/sweep.js', import.meta.url).href
+      // A build the other user can read, wherever this checkout is.
+      const { build } = await plainUser()
+      const sweepModule = pathToFileURL(join(build, 'dist', 'sweep.js')).href
       const script = `const { sweep } = await import(${JSON.stringify(sweepModule)}); console.log(JSON.stringify(await sweep(${JSON.stringify(root)})))`
       const result = await execa('setpriv', [
         '--reuid=65534',

@@ -2,7 +2,7 @@ import { chown } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, expect, test } from 'vitest'
 import { tempDir, writeTree } from '../helpers.js'
-import { asPlainUser, plainUser, plainUserUnavailable, REPO } from './plain-user.js'
+import { asPlainUser, plainUser, plainUserUnavailable } from './plain-user.js'
 
 const asUser = plainUserUnavailable()
 
@@ -10,12 +10,12 @@ describe.skipIf(asUser)(
   `uppers on tmpfs for a plain user outside a namespace${asUser ? ` (skipped: ${asUser})` : ''}`,
   () => {
     test("upper: 'tmpfs' says precisely what to set when scratchfs may not mount one", async () => {
-      const { uid, gid } = await plainUser()
+      const { uid, gid, build } = await plainUser()
       const base = await tempDir('tmpfs')
       await chown(base, uid, gid)
       await writeTree(join(base, 'golden'), { 'a.txt': 'golden' })
       const script = `
-        const { createScratch } = await import(${JSON.stringify(join(REPO, 'dist/index.js'))})
+        const { createScratch } = await import(${JSON.stringify(join(build, 'dist/index.js'))})
         await createScratch({ golden: process.argv[1], root: process.argv[2], upper: 'tmpfs' })
           .catch((error) => { console.log(error.message); process.exit(3) })`
       const result = await asPlainUser([
