@@ -4,7 +4,9 @@ import { execa } from 'execa'
 import { describe, expect, test } from 'vitest'
 import { isRoot, mountsBelow, tempDir, writeTree } from '../helpers.js'
 
-// A plain script against the build, as a user would run one.
+// A plain script against the build, as a user would run one. Each view is
+// held a moment, as a test holds it: the next view is made in that time, on
+// a timer, and a script that went straight on could take its view first.
 const script = `
 import { createScratch } from ${JSON.stringify(join(process.cwd(), 'dist', 'index.js'))}
 import { usesSyscalls } from ${JSON.stringify(join(process.cwd(), 'dist', 'mount', 'syscall.js'))}
@@ -16,6 +18,7 @@ for (let i = 0; i < 3; i++) {
   writeFileSync(join(scratch.path, 'new.txt'), 'x')
   if (readFileSync(join(scratch.path, 'a.txt'), 'utf8') !== 'a') throw new Error('wrong view')
   if ((await scratch.changes()).length !== 1) throw new Error('wrong changes')
+  await new Promise((held) => setTimeout(held, 5))
   await scratch.dispose()
 }
 await createScratch({ golden, root, backend: 'overlay' })
