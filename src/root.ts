@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { mkdtempSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
-import { chmod, lstat, mkdir, readFile, realpath, statfs } from 'node:fs/promises'
+import { chmod, lstat, mkdir, readFile, realpath, stat, statfs } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { basename, dirname, join, sep } from 'node:path'
 import { type Base, fromBase } from './base.js'
@@ -63,11 +63,15 @@ export async function prepareRoot(
   try {
     made = await mkdir(path, { recursive: true, mode: 0o700 })
   } catch (error) {
-    throw new ScratchfsError(
-      'EROOT',
-      `scratch root ${show(path)} cannot be created (${errnoOf(error)})`,
-      { path, fix: fix('a writable directory'), cause: error },
-    )
+    const why =
+      errnoOf(error) === 'EEXIST'
+        ? 'is a file, not a directory'
+        : `cannot be created (${errnoOf(error)})`
+    throw new ScratchfsError('EROOT', `scratch root ${show(path)} ${why}`, {
+      path,
+      fix: fix('a writable directory'),
+      cause: error,
+    })
   }
 
   const info = await lstat(path)
@@ -83,10 +87,16 @@ export async function prepareRoot(
     // Made by an older version or a umask: views of this user stay private.
     await chmod(path, 0o700)
   }
-  if (uid !== undefined && info.uid !== uid && !info.isSymbolicLink()) {
+  // A root given as a link is used as the dir it names: that dir's owner
+  // could rename or swap the views in it.
+  const owner = info.isSymbolicLink() ? (await stat(path)).uid : info.uid
+  if (uid !== undefined && owner !== uid) {
+    const named = info.isSymbolicLink()
+      ? `, the dir it links to, ${show(await realpath(path))},`
+      : ''
     throw new ScratchfsError(
       'EROOT',
-      `scratch root ${show(path)} belongs to uid ${info.uid}, not to uid ${uid}`,
+      `scratch root ${show(path)}${named} belongs to uid ${owner}, not to uid ${uid}`,
       { path, fix: `remove it, or ${fix('a root that belongs to you')}` },
     )
   }

@@ -1,4 +1,4 @@
-import { chmod, lstat, mkdir, readFile, stat, statfs, symlink } from 'node:fs/promises'
+import { chmod, lstat, mkdir, readdir, readFile, stat, statfs, symlink } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
 import { execa } from 'execa'
 import { afterEach, describe, expect, test } from 'vitest'
@@ -83,6 +83,32 @@ describe('the scratch root and view dirs', () => {
       const error = await prepareRoot(undefined).catch((e) => e)
       expect(error.code).toBe('EROOT')
       expect(error.message).toContain('belongs to uid 65534, not to uid 0')
+    },
+  )
+
+  test.skipIf(!isRoot)(
+    'a root given as a link to a dir another user owns is refused, as that dir would be (needs root to chown)',
+    async () => {
+      const tmp = await privateTmp()
+      const theirs = join(tmp, 'theirs')
+      await mkdir(theirs, { mode: 0o755 })
+      await execa('chown', ['65534:65534', theirs])
+      const link = join(tmp, 'link')
+      await symlink(theirs, link)
+      const golden = join(tmp, 'golden')
+      await writeTree(golden, { 'a.txt': 'a' })
+
+      for (const root of [theirs, link]) {
+        const error = await createScratch({ golden, root, backend: 'copy' }).catch((e) => e)
+        expect(error.code).toBe('EROOT')
+        expect(error.message).toContain('belongs to uid 65534, not to uid 0')
+      }
+      const refused = await prepareRoot(link).catch((e) => e)
+      expect(refused.message).toContain(`the dir it links to, ${JSON.stringify(theirs)}`)
+      expect(await readdir(theirs)).toEqual([])
+      // The same link to a dir of one's own is a root like any other.
+      await execa('chown', ['0:0', theirs])
+      expect(await prepareRoot(link)).toBe(theirs)
     },
   )
 
