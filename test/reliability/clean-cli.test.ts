@@ -43,3 +43,24 @@ describe.skipIf(!isRoot)('scratchfs clean (needs root to mount)', () => {
     expect(again.stdout).toBe(`scratchfs clean: 0 removed under ${JSON.stringify(root)}`)
   })
 })
+
+describe('scratchfs clean on a root that is not there', () => {
+  test('a mistyped --root is an error naming it, and nothing is made there, --dry-run or not', async () => {
+    const base = await tempDir('clean-missing')
+    const root = join(base, 'no-such', 'root')
+    for (const args of [['--dry-run'], []]) {
+      const result = await execa('node', [cli, 'clean', ...args, '--root', root], { reject: false })
+      expect(result.exitCode).toBe(1)
+      expect(result.stderr).toContain(`scratch root ${JSON.stringify(root)} does not exist`)
+      expect(result.stderr).toContain('Fix: pass --root the directory your runs use')
+    }
+    expect(await readdir(base)).toEqual([])
+  })
+
+  test('without --root, a default root not yet made is reported and not made', async () => {
+    const tmp = await tempDir('clean-missing')
+    const result = await execa('node', [cli, 'clean'], { env: { TMPDIR: tmp } })
+    expect(result.stdout).toMatch(/^scratchfs clean: nothing to remove, ".*" does not exist$/)
+    expect(await readdir(tmp)).toEqual([])
+  })
+})
