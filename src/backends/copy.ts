@@ -5,6 +5,7 @@ import { execa, type Options } from 'execa'
 import fse from 'fs-extra'
 import { diffView, mergedDirs } from '../changes.js'
 import { ScratchfsError, show } from '../errors.js'
+import { unmountInside } from '../mount/unmount.js'
 import type { Backend, View } from './types.js'
 
 /** A full copy per view: works everywhere, costs time in the tree's size. */
@@ -19,7 +20,8 @@ export const copy: Backend = {
     else await copyMerged(view.layers, view.merged, signal)
   },
 
-  destroy: async () => ({ retries: 0 }),
+  // Nothing of its own is mounted, but a test may have mounted something in it.
+  destroy: (view) => unmountInside(view.merged),
 
   changes: (view: View) => diffView({ merged: view.merged, layers: view.layers }),
 }

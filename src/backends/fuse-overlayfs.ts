@@ -2,6 +2,7 @@ import { mkdir } from 'node:fs/promises'
 import { diffView } from '../changes.js'
 import { errnoOf, ScratchfsError, show } from '../errors.js'
 import { daemonGone, mountFuseOverlay, unmountFuse } from '../mount/fuse.js'
+import { unmountInside } from '../mount/unmount.js'
 import { copyRootAttributes } from './overlay.js'
 import type { Backend, View } from './types.js'
 
@@ -35,7 +36,14 @@ export const fuseOverlayfs: Backend = {
         },
       )
     }
-    return unmountFuse(view.merged)
+    // What a test mounted inside the view first: the view would stay busy.
+    const inside = await unmountInside(view.merged)
+    const own = await unmountFuse(view.merged)
+    const detached = [...(inside.detached ?? []), ...(own.detached ?? [])]
+    return {
+      retries: Math.max(inside.retries, own.retries),
+      ...(detached.length > 0 && { detached }),
+    }
   },
 
   async changes(view) {

@@ -35,8 +35,31 @@ export async function unmountAll(
   path: string,
   options: UnmountOptions = {},
 ): Promise<UnmountResult> {
+  return unmountEach(await mountsUnder(path), options)
+}
+
+/**
+ * Unmounts what was mounted inside `path` (below it, not at it), deepest
+ * first, as unmountAll does: a mount a test made in a view that is not an
+ * overlay (a copy, or a FUSE view, which fusermount takes down on its own)
+ * would otherwise stay, and keep the view's dir from being deleted.
+ */
+export async function unmountInside(
+  path: string,
+  options: UnmountOptions = {},
+): Promise<UnmountResult> {
+  return unmountEach(
+    (await mountsUnder(path)).filter((entry) => entry.target !== path),
+    options,
+  )
+}
+
+async function unmountEach(
+  entries: readonly MountEntry[],
+  options: UnmountOptions,
+): Promise<UnmountResult> {
   const result: UnmountResult = { retries: 0 }
-  for (const entry of await mountsUnder(path)) {
+  for (const entry of entries) {
     const one = await unmountOne(entry.target, options.patienceMs ?? UNMOUNT_PATIENCE_MS)
     result.retries = Math.max(result.retries, one.retries)
     if (one.detached) result.detached = [...(result.detached ?? []), ...one.detached]

@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import { execa } from 'execa'
 import { afterEach, expect, test } from 'vitest'
 import { createScratch } from '../../src/index.js'
-import { snapshot, type Tree } from '../helpers.js'
+import { isRoot, mountsBelow, snapshot, type Tree, writeTree } from '../helpers.js'
 import { describeEachBackend } from './backends.js'
 import { expectNoLeftovers, leftovers, workspace } from './setup.js'
 
@@ -18,6 +18,28 @@ async function scribble(view: string): Promise<void> {
 
 describeEachBackend('Scratch lifecycle', (backend) => {
   afterEach(expectNoLeftovers)
+
+  test.skipIf(!isRoot)(
+    'mounts a test leaves inside its view come off with it, and what they showed is untouched (needs root to mount)',
+    async () => {
+      const space = await workspace(TREE)
+      const outside = join(space.base, 'outside')
+      await writeTree(outside, { 'keep.txt': 'keep' })
+      const scratch = await createScratch({ golden: space.golden, root: space.root, backend })
+      await mkdir(join(scratch.path, 'bound'))
+      await execa('mount', ['--bind', outside, join(scratch.path, 'bound')])
+      await mkdir(join(scratch.path, 'dir', 'tmp'))
+      await execa('mount', ['-t', 'tmpfs', 'scratchfs-test', join(scratch.path, 'dir', 'tmp')])
+      try {
+        await scratch.dispose()
+        expect(await leftovers(space)).toEqual({ mounts: [], views: [] })
+        expect(await readFile(join(outside, 'keep.txt'), 'utf8')).toBe('keep')
+      } finally {
+        // Only this test's own mounts, should dispose have left them.
+        for (const target of await mountsBelow(space.base)) await execa('umount', ['-l', target])
+      }
+    },
+  )
 
   test('reset() brings the view back to the golden at the same path', async () => {
     const space = await workspace(TREE)
