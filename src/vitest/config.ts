@@ -1,4 +1,5 @@
 import { resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import type { Plugin } from 'vitest/config'
 import type { TestProject, Vitest } from 'vitest/node'
 import { type ProbeResult, probeOnce } from '../backends/probe.js'
@@ -50,6 +51,10 @@ export function scratchfs(options: ScratchfsPluginOptions = {}): Plugin {
 
   return {
     name: 'scratchfs',
+    config: () => ({
+      // Lets the `scratchfs` environment keep the view of a file whose test failed.
+      test: { setupFiles: [fileURLToPath(new URL('./environment-failures.js', import.meta.url))] },
+    }),
     async configureVitest({ vitest, project }) {
       // Called once per project: the run-wide work happens once.
       started ??= start(vitest, project, defaults, summary)

@@ -4,12 +4,29 @@ import type { Scratch } from '../scratch.js'
 // The environment and the test file may load scratchfs as two module
 // instances (Vitest loads environments apart), so they meet on a global.
 const CURRENT = Symbol.for('scratchfs.environment.current')
+const FAILED = Symbol.for('scratchfs.environment.failed')
 
-type WithCurrent = { [CURRENT]?: Scratch }
+type WithCurrent = { [CURRENT]?: Scratch; [FAILED]?: boolean }
 
 /** `global` is the one the test code sees: Jest runs test files in a vm context of their own. */
 export function setCurrentScratch(scratch: Scratch | undefined, global: object = globalThis): void {
   ;(global as WithCurrent)[CURRENT] = scratch
+  ;(global as WithCurrent)[FAILED] = false
+}
+
+/** Whether a test file runs with a view of the environment's. */
+export function hasCurrentScratch(): boolean {
+  return (globalThis as WithCurrent)[CURRENT] !== undefined
+}
+
+/** Marks the environment's view as seen by a failed test, to be kept. */
+export function markCurrentFailed(): void {
+  ;(globalThis as WithCurrent)[FAILED] = true
+}
+
+/** Whether a test failed while the environment's view was current. */
+export function currentFailed(): boolean {
+  return (globalThis as WithCurrent)[FAILED] === true
 }
 
 /**

@@ -3,8 +3,9 @@ import type { Environment } from 'vitest/environments'
 import { ScratchfsError, show } from '../errors.js'
 import type { ScratchOptions } from '../options.js'
 import { createScratch } from '../scratch.js'
-import { setCurrentScratch } from './current.js'
+import { currentFailed, setCurrentScratch } from './current.js'
 import { providedFromEnv, withDefaults } from './provided.js'
+import { printKept } from './report.js'
 
 /**
  * `environmentOptions.scratchfs`: every option left out comes from the
@@ -62,10 +63,13 @@ const environment: Environment = {
       async teardown() {
         // The view cannot be unmounted while it is this process's cwd.
         if (chdir) process.chdir(before.cwd)
+        // Known only with the plugin, whose setup file watches the tests.
+        const failed = currentFailed()
         setCurrentScratch(undefined)
         if (before.dir === undefined) delete process.env[DIR_ENV]
         else process.env[DIR_ENV] = before.dir
-        await view.dispose()
+        await view.dispose({ keep: failed })
+        if (view.kept !== undefined) printKept(view.kept)
       },
     }
   },

@@ -1,7 +1,8 @@
 import { readdir } from 'node:fs/promises'
+import { basename, dirname } from 'node:path'
 import { describe, expect, test } from 'vitest'
 import { isRoot, mountsBelow, snapshot } from '../helpers.js'
-import { makeProject, runVitest } from './project.js'
+import { keptPaths, makeProject, runVitest } from './project.js'
 
 const config = (pool: string) => `
 import { defineConfig } from 'vitest/config'
@@ -114,3 +115,53 @@ describe.skipIf(!isRoot)("the 'scratchfs' environment (needs root to mount)", ()
     })
   })
 })
+
+const keptConfig = (pool: string) => `
+import { defineConfig } from 'vitest/config'
+import { scratchfs } from 'scratchfs/config'
+
+export default defineConfig({
+  plugins: [scratchfs({ golden: '$GOLDEN', root: '$ROOT' })],
+  test: { environment: 'scratchfs', pool: '${pool}' },
+})
+`
+
+// Each file writes one file into its view, then its test ends as named.
+const endingTest = (name: string, ending: string) => `
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { expect, test } from 'vitest'
+
+test${ending === 'fails' ? '.fails' : ''}('${name}', () => {
+  writeFileSync(join(process.env.SCRATCHFS_DIR, 'from-${name}.txt'), '${name}')
+  ${ending === 'pass' ? '' : 'expect(1).toBe(2)'}
+})
+`
+
+describe.skipIf(!isRoot)(
+  "the 'scratchfs' environment with the plugin (needs root to mount)",
+  () => {
+    test.each(['forks', 'threads'])(
+      'keeps the view of a file whose test failed, and prints where (pool %s)',
+      async (pool) => {
+        const project = await makeProject({
+          'vitest.config.mjs': keptConfig(pool),
+          'passes.test.mjs': endingTest('passes', 'pass'),
+          'fails.test.mjs': endingTest('fails', 'fail'),
+          'expected-to-fail.test.mjs': endingTest('expected-to-fail', 'fails'),
+        })
+        const before = await snapshot(project.golden)
+
+        const run = await runVitest(project, ['--pool', pool])
+
+        expect(run.output).toContain('1 failed | 2 passed (3)')
+        const kept = keptPaths(run)
+        expect(kept, run.output).toHaveLength(1)
+        expect(await readdir(kept[0] as string)).toEqual(['from-fails.txt'])
+        expect(await readdir(project.root)).toEqual([basename(dirname(kept[0] as string))])
+        expect(await mountsBelow(project.base)).toEqual([])
+        expect(await snapshot(project.golden)).toEqual(before)
+      },
+    )
+  },
+)
