@@ -1,7 +1,9 @@
 import { inject, type TestContext, test as vitestTest } from 'vitest'
+import { baseOf } from '../base.js'
 import { ScratchfsError } from '../errors.js'
 import type { ScratchOptions } from '../options.js'
 import { createScratch, type Scratch } from '../scratch.js'
+import { sweepFixtureRoot } from './fixture-root.js'
 import { PROVIDE_KEY, withDefaults } from './provided.js'
 import { printKept, type ViewReport } from './report.js'
 
@@ -63,6 +65,11 @@ export function scratch(options: ScratchFixtureOptions = {}): ScratchFixture {
     const making = createScratch({ ...merged, signal } as ScratchOptions)
     onTestFinished(() => making.then(noop, noop))
     const view = await making
+    // Only with the plugin: its run, alive, owns the kept views of this one.
+    const root =
+      provided && given.root !== undefined
+        ? await sweepFixtureRoot(given.root, baseOf(merged))
+        : undefined
 
     await use(view)
 
@@ -88,6 +95,7 @@ export function scratch(options: ScratchFixtureOptions = {}): ScratchFixture {
       ms: view.timings.setup + (view.timings.teardown ?? 0),
       retries: view.timings.retries ?? 0,
       ...(view.kept !== undefined && { kept: view.kept }),
+      ...(root !== undefined && { root }),
     }
     ;(task.meta as Record<string, unknown>).scratchfs = report
     // With the plugin its reporter prints the line in the main process.

@@ -9,6 +9,8 @@ export interface ViewReport {
   kept?: string
   /** How many extra tries unmounting took while something held the view. */
   retries?: number
+  /** The root the view was made in, when the fixture was given one of its own. */
+  root?: string
 }
 
 /** The line that tells where a failed test's view was kept. */

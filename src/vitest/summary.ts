@@ -43,7 +43,14 @@ export class SummaryReporter implements Reporter {
   }
 
   async onTestRunEnd(): Promise<void> {
-    const remaining = await settledViews(this.#root, this.#run)
+    // Fixtures given a root of their own name it in their reports.
+    const roots = new Set([this.#root, ...this.#views.flatMap((view) => view.root ?? [])])
+    const remaining: Remaining = { busy: 0, left: 0 }
+    for (const root of roots) {
+      const there = await settledViews(root, this.#run)
+      remaining.busy += there.busy
+      remaining.left += there.left
+    }
     this.#vitest?.logger.log(summaryLine(this.#views, this.#chosen(), remaining))
   }
 }

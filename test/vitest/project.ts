@@ -2,10 +2,14 @@ import { keptPaths, makeProject, type Project, type Run, runBin } from '../proje
 
 export { keptPaths, makeProject, type Project, type Run }
 
-/** Runs a real `vitest run` in the project with the given extra arguments. */
-export function runVitest(project: Project, args: string[] = []): Promise<Run> {
+/** Runs a real `vitest run` in the project with the given extra arguments and variables. */
+export function runVitest(
+  project: Project,
+  args: string[] = [],
+  env: Record<string, string> = {},
+): Promise<Run> {
   return runBin(project, 'vitest', ['run', '--reporter=default', ...args], {
-    env: { CI: '1' },
+    env: { CI: '1', ...env },
     timeout: 120_000,
   })
 }

@@ -1,4 +1,4 @@
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises'
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { basename, join } from 'node:path'
 import { describe, expect, test } from 'vitest'
 import {
@@ -107,3 +107,76 @@ describe('what the summary counts as left over', () => {
     expect((await readdir(root)).sort()).toEqual([basename(plain), basename(ready)].sort())
   })
 })
+
+const ownRootConfig = `
+import { defineConfig } from 'vitest/config'
+import { scratchfs } from 'scratchfs/config'
+
+export default defineConfig({
+  plugins: [scratchfs({ golden: '$GOLDEN', root: '$ROOT', backend: 'overlay' })],
+})
+`
+
+// The fixture is given a root of its own, relative to the project.
+const ownRootTests = `
+import { spawn } from 'node:child_process'
+import { appendFileSync } from 'node:fs'
+import { test as base, expect } from 'vitest'
+import { scratch } from 'scratchfs/vitest'
+
+const test = base.extend({ repo: scratch({ root: '.scratch' }) })
+
+test('leaves a server running in its view', async ({ repo }) => {
+  if (!process.env.LEAVE_SERVER) return
+  const child = spawn('sleep', ['300'], { cwd: repo.path, detached: true, stdio: 'ignore' })
+  child.unref()
+  appendFileSync('pids.txt', child.pid + '\\n')
+})
+test('fails when told to, and is kept', async ({ repo }) => {
+  expect(process.env.FAIL ?? '').toBe('')
+})
+`
+
+describe.skipIf(!isRoot)(
+  'a root given to a fixture, not to the plugin (needs root to mount)',
+  () => {
+    test('is swept by the next run as the plugin root is, and counted in the summary', async () => {
+      const project = await makeProject({
+        'vitest.config.mjs': ownRootConfig,
+        'own-root.test.mjs': ownRootTests,
+      })
+      const own = join(project.dir, '.scratch')
+      const pids = join(project.dir, 'pids.txt')
+      const run = (env: Record<string, string>) => runVitest(project, [], env)
+      try {
+        const first = await run({ FAIL: '1', LEAVE_SERVER: '1' })
+        expect(first.output).toMatch(/1 failed \| 1 passed/)
+        expect(summaryLines(first)).toEqual([
+          expect.stringMatching(/, 1 kept, 1 busy \(left for scratchfs clean\), 0 left over$/),
+        ])
+        expect((await readdir(own)).sort()).toHaveLength(2)
+        const keptBefore = (await readdir(own)).find((name) => name.includes('fails-when'))
+
+        // The server is gone by the next run: its view and the kept one go.
+        for (const pid of (await readFile(pids, 'utf8')).split('\n').filter(Boolean)) {
+          process.kill(Number(pid), 'SIGKILL')
+        }
+        await rm(pids)
+        const second = await run({ FAIL: '1' })
+        expect(summaryLines(second)).toEqual([expect.stringMatching(/, 1 kept, 0 left over$/)])
+        const left = await readdir(own)
+        expect(left).toHaveLength(1)
+        expect(left).not.toContain(keptBefore)
+
+        const third = await run({})
+        expect(third.output).toMatch(/2 passed/)
+        expect(await readdir(own)).toEqual([])
+        expect(await mountsBelow(project.base)).toEqual([])
+      } finally {
+        for (const pid of (await readFile(pids, 'utf8').catch(() => '')).split('\n')) {
+          if (pid) process.kill(Number(pid), 'SIGKILL')
+        }
+      }
+    })
+  },
+)
