@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { mkdtempSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { chmod, lstat, mkdir, readFile, realpath, stat, statfs } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { basename, dirname, join, sep } from 'node:path'
@@ -41,6 +41,8 @@ export interface RootContext {
    * @default 'the root option'
    */
   flag?: string
+  /** Make the root when it is not there; when false, that is an error. @default true */
+  create?: boolean
 }
 
 /**
@@ -59,6 +61,12 @@ export async function prepareRoot(
   await checkFilesystem(path, fix)
   // Refused before mkdir: making a root inside the golden would change it.
   checkApart(await realpathToBe(path), layers, fix)
+  if (context.create === false && !existsSync(path)) {
+    throw new ScratchfsError('EROOT', `scratch root ${show(path)} does not exist`, {
+      path,
+      fix: fix('the directory your runs use'),
+    })
+  }
   let made: string | undefined
   try {
     made = await mkdir(path, { recursive: true, mode: 0o700 })

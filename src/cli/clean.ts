@@ -1,7 +1,6 @@
 import { existsSync } from 'node:fs'
-import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
-import { ScratchfsError, show } from '../errors.js'
+import { show } from '../errors.js'
 import { defaultRoot, prepareRoot } from '../root.js'
 import { sweep } from '../sweep.js'
 
@@ -27,18 +26,13 @@ export async function clean(args: string[]): Promise<number> {
   const dryRun = values['dry-run'] ?? false
   // Cleaning makes nothing: a root that is not there has nothing to clean,
   // and one given by hand that is not there is most likely mistyped.
-  const given = values.root === undefined ? defaultRoot() : resolve(values.root)
-  if (!existsSync(given)) {
-    if (values.root === undefined) {
-      process.stdout.write(`scratchfs clean: nothing to remove, ${show(given)} does not exist\n`)
-      return 0
-    }
-    throw new ScratchfsError('EROOT', `scratch root ${show(given)} does not exist`, {
-      path: given,
-      fix: 'pass --root the directory your runs use (the root option of your config), or leave --root out for the default root',
-    })
+  if (values.root === undefined && !existsSync(defaultRoot())) {
+    process.stdout.write(
+      `scratchfs clean: nothing to remove, ${show(defaultRoot())} does not exist\n`,
+    )
+    return 0
   }
-  const root = await prepareRoot(values.root, [], { flag: '--root DIR' })
+  const root = await prepareRoot(values.root, [], { flag: '--root DIR', create: false })
   const swept = await sweep(root, { dryRun })
   for (const { dir, why, heldBy } of swept) {
     // Quoted: a root may hold newlines, and one line is one view.

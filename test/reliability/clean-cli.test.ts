@@ -52,7 +52,7 @@ describe('scratchfs clean on a root that is not there', () => {
       const result = await execa('node', [cli, 'clean', ...args, '--root', root], { reject: false })
       expect(result.exitCode).toBe(1)
       expect(result.stderr).toContain(`scratch root ${JSON.stringify(root)} does not exist`)
-      expect(result.stderr).toContain('Fix: pass --root the directory your runs use')
+      expect(result.stderr).toContain('Fix: pass the directory your runs use with --root DIR')
     }
     expect(await readdir(base)).toEqual([])
   })
