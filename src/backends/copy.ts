@@ -5,7 +5,7 @@ import { execa, type Options } from 'execa'
 import fse from 'fs-extra'
 import { diffView, mergedDirs } from '../changes.js'
 import { ScratchfsError, show } from '../errors.js'
-import { unmountInside } from '../mount/unmount.js'
+import { unmountAll } from '../mount/unmount.js'
 import type { Backend, View } from './types.js'
 
 /** A full copy per view: works everywhere, costs time in the tree's size. */
@@ -20,8 +20,9 @@ export const copy: Backend = {
     else await copyMerged(view.layers, view.merged, signal)
   },
 
-  // Nothing of its own is mounted, but a test may have mounted something in it.
-  destroy: (view) => unmountInside(view.merged),
+  // Nothing of its own is mounted, but a test may have mounted something
+  // on it or in it: deleting the view must not reach through that mount.
+  destroy: (view) => unmountAll(view.merged),
 
   changes: (view: View) => diffView({ merged: view.merged, layers: view.layers }),
 }

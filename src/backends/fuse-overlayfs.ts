@@ -2,7 +2,7 @@ import { mkdir } from 'node:fs/promises'
 import { diffView } from '../changes.js'
 import { errnoOf, ScratchfsError, show } from '../errors.js'
 import { daemonGone, mountFuseOverlay, unmountFuse } from '../mount/fuse.js'
-import { unmountInside } from '../mount/unmount.js'
+import { unmountOnFuse } from '../mount/unmount.js'
 import { copyRootAttributes } from './overlay.js'
 import type { Backend, View } from './types.js'
 
@@ -36,8 +36,9 @@ export const fuseOverlayfs: Backend = {
         },
       )
     }
-    // What a test mounted inside the view first: the view would stay busy.
-    const inside = await unmountInside(view.merged)
+    // What a test mounted on or in the view first: the view would stay
+    // busy, and deleting it would reach through those mounts.
+    const inside = await unmountOnFuse(view.merged)
     const own = await unmountFuse(view.merged)
     const detached = [...(inside.detached ?? []), ...(own.detached ?? [])]
     return {

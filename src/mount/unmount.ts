@@ -35,34 +35,46 @@ export async function unmountAll(
   path: string,
   options: UnmountOptions = {},
 ): Promise<UnmountResult> {
-  return unmountEach(await mountsUnder(path), options)
+  return unmountEach(() => mountsUnder(path), options)
 }
 
 /**
- * Unmounts what was mounted inside `path` (below it, not at it), deepest
- * first, as unmountAll does: a mount a test made in a view that is not an
- * overlay (a copy, or a FUSE view, which fusermount takes down on its own)
- * would otherwise stay, and keep the view's dir from being deleted.
+ * Unmounts what a test mounted on or in a FUSE view: every mount at or
+ * below `path` but the view's own, the first one made at `path` (the ones
+ * stacked on it came later). fusermount takes the view's own down after.
  */
-export async function unmountInside(
+export async function unmountOnFuse(
   path: string,
   options: UnmountOptions = {},
 ): Promise<UnmountResult> {
-  return unmountEach(
-    (await mountsUnder(path)).filter((entry) => entry.target !== path),
-    options,
-  )
+  return unmountEach(async () => {
+    const entries = await mountsUnder(path)
+    const own = Math.min(...entries.filter((entry) => entry.target === path).map((e) => e.id))
+    return entries.filter((entry) => entry.id !== own)
+  }, options)
 }
 
+/** Passes over the mounts `list` finds, while a pass takes any off. */
+const MOST_PASSES = 8
+
+// A mount stacked on a dir hides the mounts below it: its path leads into
+// the stacked one. Each pass takes off what it can reach, deepest first,
+// and the next finds what that uncovered.
 async function unmountEach(
-  entries: readonly MountEntry[],
+  list: () => Promise<MountEntry[]>,
   options: UnmountOptions,
 ): Promise<UnmountResult> {
   const result: UnmountResult = { retries: 0 }
-  for (const entry of entries) {
-    const one = await unmountOne(entry.target, options.patienceMs ?? UNMOUNT_PATIENCE_MS)
-    result.retries = Math.max(result.retries, one.retries)
-    if (one.detached) result.detached = [...(result.detached ?? []), ...one.detached]
+  let before = Number.POSITIVE_INFINITY
+  for (let pass = 0; pass < MOST_PASSES; pass++) {
+    const entries = await list()
+    if (entries.length === 0 || entries.length >= before) break
+    before = entries.length
+    for (const entry of entries) {
+      const one = await unmountOne(entry.target, options.patienceMs ?? UNMOUNT_PATIENCE_MS)
+      result.retries = Math.max(result.retries, one.retries)
+      if (one.detached) result.detached = [...(result.detached ?? []), ...one.detached]
+    }
   }
   return result
 }

@@ -19,24 +19,35 @@ async function scribble(view: string): Promise<void> {
 describeEachBackend('Scratch lifecycle', (backend) => {
   afterEach(expectNoLeftovers)
 
-  test.skipIf(!isRoot)(
-    'mounts a test leaves inside its view come off with it, and what they showed is untouched (needs root to mount)',
-    async () => {
+  test.skipIf(!isRoot).each([false, true])(
+    'mounts a test leaves on or in its view come off with it (keep: %s), and what they showed is untouched (needs root to mount)',
+    async (keep) => {
       const space = await workspace(TREE)
-      const outside = join(space.base, 'outside')
-      await writeTree(outside, { 'keep.txt': 'keep' })
+      const inside = join(space.base, 'inside')
+      const onTop = join(space.base, 'on-top')
+      await writeTree(inside, { 'keep.txt': 'keep' })
+      await writeTree(onTop, { 'mine.txt': 'mine', deep: { 'also.txt': 'also' } })
       const scratch = await createScratch({ golden: space.golden, root: space.root, backend })
       await mkdir(join(scratch.path, 'bound'))
-      await execa('mount', ['--bind', outside, join(scratch.path, 'bound')])
+      await execa('mount', ['--bind', inside, join(scratch.path, 'bound')])
       await mkdir(join(scratch.path, 'dir', 'tmp'))
       await execa('mount', ['-t', 'tmpfs', 'scratchfs-test', join(scratch.path, 'dir', 'tmp')])
+      // A bind over the whole view: deleting the view must not reach through it.
+      await execa('mount', ['--bind', onTop, scratch.path])
       try {
-        await scratch.dispose()
-        expect(await leftovers(space)).toEqual({ mounts: [], views: [] })
-        expect(await readFile(join(outside, 'keep.txt'), 'utf8')).toBe('keep')
+        await scratch.dispose({ keep })
+        const left = await leftovers(space)
+        expect(left.mounts).toEqual([])
+        expect(left.views).toHaveLength(keep ? 1 : 0)
+        expect(await readdir(inside)).toEqual(['keep.txt'])
+        expect(await readFile(join(inside, 'keep.txt'), 'utf8')).toBe('keep')
+        expect(await readdir(onTop)).toEqual(['deep', 'mine.txt'])
+        expect(await readFile(join(onTop, 'deep', 'also.txt'), 'utf8')).toBe('also')
       } finally {
         // Only this test's own mounts, should dispose have left them.
         for (const target of await mountsBelow(space.base)) await execa('umount', ['-l', target])
+        // A kept view is the caller's to remove.
+        if (scratch.kept) await rm(join(scratch.kept, '..'), { recursive: true, force: true })
       }
     },
   )
