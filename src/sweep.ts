@@ -27,6 +27,12 @@ export interface SweepOptions {
   dryRun?: boolean
   /** Age after which a dir without a record counts as abandoned. @default HALF_MADE_GRACE_MS */
   graceMs?: number
+  /**
+   * Remove only the kept views kept before this time (ms since the epoch):
+   * a sweep in the middle of a run leaves those of runs that ended while it
+   * ran, which are the next run's to remove.
+   */
+  keptBefore?: number
 }
 
 export interface Swept {
@@ -102,6 +108,10 @@ async function reasonToSweep(
   }
   if (record.kept) {
     if (!(options.kept ?? true) || isAlive(record.run)) return undefined
+    if (options.keptBefore !== undefined) {
+      const kept = await lstat(join(dir, RECORD)).catch(() => undefined)
+      if (!kept || kept.mtimeMs >= options.keptBefore) return undefined
+    }
     return `kept view of a finished run (pid ${record.run.pid})`
   }
   if (isAlive(record.owner)) return undefined

@@ -73,6 +73,7 @@ async function start(
   given: Omit<ScratchfsPluginOptions, 'summary'>,
   summary: boolean,
 ): Promise<Provided> {
+  const startedAt = Date.now()
   const base = project.config.root
   const defaults = {
     ...given,
@@ -102,6 +103,7 @@ async function start(
     defaults,
     ...(probe && { probe: { root, result: probe } }),
     base,
+    startedAt,
   }
   process.env[PLUGIN_ENV] = JSON.stringify(provided)
 

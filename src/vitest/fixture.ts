@@ -68,7 +68,7 @@ export function scratch(options: ScratchFixtureOptions = {}): ScratchFixture {
     // Only with the plugin: its run, alive, owns the kept views of this one.
     const root =
       provided && given.root !== undefined
-        ? await sweepFixtureRoot(given.root, baseOf(merged))
+        ? await sweepFixtureRoot(given.root, baseOf(merged), provided.startedAt)
         : undefined
 
     await use(view)

@@ -24,6 +24,8 @@ export interface Provided {
    * worker's cwd is wherever vitest was started.
    */
   base?: string
+  /** When the run started (ms since the epoch): what a worker's sweep leaves alone. */
+  startedAt?: number
 }
 
 declare module 'vitest' {

@@ -170,6 +170,31 @@ describe('sweep without mounts', () => {
     expect(existsSync(live)).toBe(true)
   })
 
+  test('keptBefore leaves the kept views of runs that ended after that time', async () => {
+    const { root } = await setup()
+    const kept = async (name: string, at: number) => {
+      const dir = join(root, name)
+      await mkdir(join(dir, 'kept'), { recursive: true })
+      await writeRecord(dir, {
+        owner: deadOwner,
+        run: deadOwner,
+        backend: 'copy',
+        label: 'k',
+        created: 0,
+        kept: join(dir, 'kept'),
+      })
+      await utimes(join(dir, RECORD), new Date(at), new Date(at))
+      return dir
+    }
+    const started = Date.now() - 60_000
+    const before = await kept('scratchfs-before-aaaaaa', started - 1000)
+    const after = await kept('scratchfs-after-bbbbbb', started + 1000)
+
+    expect((await sweep(root, { keptBefore: started })).map((entry) => entry.dir)).toEqual([before])
+    expect(existsSync(after)).toBe(true)
+    expect((await sweep(root)).map((entry) => entry.dir)).toEqual([after])
+  })
+
   test('only real scratchfs- dirs of this user: symlinks and other names are never followed', async () => {
     const { base, root } = await setup()
     const outside = join(base, 'outside')
