@@ -6,12 +6,12 @@ import type { Scratch } from '../scratch.js'
 const CURRENT = Symbol.for('scratchfs.environment.current')
 const FAILED = Symbol.for('scratchfs.environment.failed')
 
-type WithCurrent = { [CURRENT]?: Scratch; [FAILED]?: boolean }
+type WithCurrent = { [CURRENT]?: Scratch; [FAILED]?: Map<string, boolean> }
 
 /** `global` is the one the test code sees: Jest runs test files in a vm context of their own. */
 export function setCurrentScratch(scratch: Scratch | undefined, global: object = globalThis): void {
   ;(global as WithCurrent)[CURRENT] = scratch
-  ;(global as WithCurrent)[FAILED] = false
+  ;(global as WithCurrent)[FAILED] = new Map()
 }
 
 /** Whether a test file runs with a view of the environment's. */
@@ -19,14 +19,17 @@ export function hasCurrentScratch(): boolean {
   return (globalThis as WithCurrent)[CURRENT] !== undefined
 }
 
-/** Marks the environment's view as seen by a failed test, to be kept. */
-export function markCurrentFailed(): void {
-  ;(globalThis as WithCurrent)[FAILED] = true
+/**
+ * How a test that saw the environment's view ended, by its id: a retry
+ * that passes replaces the failed attempt before it.
+ */
+export function recordCurrentVerdict(test: string, failed: boolean): void {
+  ;(globalThis as WithCurrent)[FAILED]?.set(test, failed)
 }
 
-/** Whether a test failed while the environment's view was current. */
+/** Whether a test failed while the environment's view was current: then it is kept. */
 export function currentFailed(): boolean {
-  return (globalThis as WithCurrent)[FAILED] === true
+  return [...((globalThis as WithCurrent)[FAILED]?.values() ?? [])].some(Boolean)
 }
 
 /**

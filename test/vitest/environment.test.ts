@@ -138,6 +138,32 @@ test${ending === 'fails' ? '.fails' : ''}('${name}', () => {
 })
 `
 
+// Fails its first attempt and passes its second: the file passes.
+const retriedTest = `
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { expect, test } from 'vitest'
+
+let attempts = 0
+test('retried', { retry: 2 }, () => {
+  writeFileSync(join(process.env.SCRATCHFS_DIR, 'from-retried.txt'), 'retried')
+  expect(++attempts).toBe(2)
+})
+`
+
+// A hook of the file's fails; no test does.
+const hookFails = (hook: string) => `
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { ${hook}, test } from 'vitest'
+
+${hook}(() => {
+  writeFileSync(join(process.env.SCRATCHFS_DIR, 'from-${hook}.txt'), '${hook}')
+  throw new Error('${hook} fails')
+})
+test('runs', () => {})
+`
+
 describe.skipIf(!isRoot)(
   "the 'scratchfs' environment with the plugin (needs root to mount)",
   () => {
@@ -149,16 +175,23 @@ describe.skipIf(!isRoot)(
           'passes.test.mjs': endingTest('passes', 'pass'),
           'fails.test.mjs': endingTest('fails', 'fail'),
           'expected-to-fail.test.mjs': endingTest('expected-to-fail', 'fails'),
+          'retried.test.mjs': retriedTest,
+          'before-all-fails.test.mjs': hookFails('beforeAll'),
         })
         const before = await snapshot(project.golden)
 
         const run = await runVitest(project, ['--pool', pool])
 
-        expect(run.output).toContain('1 failed | 2 passed (3)')
+        expect(run.output).toMatch(/Test Files {2}2 failed \| 3 passed \(5\)/)
         const kept = keptPaths(run)
-        expect(kept, run.output).toHaveLength(1)
-        expect(await readdir(kept[0] as string)).toEqual(['from-fails.txt'])
-        expect(await readdir(project.root)).toEqual([basename(dirname(kept[0] as string))])
+        const keptFiles = await Promise.all(kept.map((dir) => readdir(dir)))
+        expect(keptFiles.flat().sort(), run.output).toEqual([
+          'from-beforeAll.txt',
+          'from-fails.txt',
+        ])
+        expect((await readdir(project.root)).sort()).toEqual(
+          kept.map((dir) => basename(dirname(dir))).sort(),
+        )
         expect(await mountsBelow(project.base)).toEqual([])
         expect(await snapshot(project.golden)).toEqual(before)
       },
