@@ -57,6 +57,13 @@ export async function prepareRoot(
   const own = root === undefined
   const path = fromBase(root ?? defaultRoot(), context.base)
   const fix = (what: string) => rootFix(what, context, own)
+  if (root === '') {
+    // It would resolve to the current directory, whatever that is.
+    throw new ScratchfsError('EROOT', 'scratch root is an empty path', {
+      path: '',
+      fix: fix('a directory'),
+    })
+  }
   checkRoom(path, fix)
   await checkFilesystem(path, fix)
   // Refused before mkdir: making a root inside the golden would change it.

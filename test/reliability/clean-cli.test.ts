@@ -57,6 +57,17 @@ describe('scratchfs clean on a root that is not there', () => {
     expect(await readdir(base)).toEqual([])
   })
 
+  test('an empty --root is an error, not the current directory', async () => {
+    const cwd = await tempDir('clean-empty')
+    await mkdir(join(cwd, 'scratchfs-looks-like-a-view'))
+    const result = await execa('node', [cli, 'clean', '--root', ''], { cwd, reject: false })
+    expect(result.exitCode).toBe(1)
+    expect(result.stderr).toContain(
+      'scratch root is an empty path\nFix: pass a directory with --root DIR',
+    )
+    expect(await readdir(cwd)).toEqual(['scratchfs-looks-like-a-view'])
+  })
+
   test('without --root, a default root not yet made is reported and not made', async () => {
     const tmp = await tempDir('clean-missing')
     const result = await execa('node', [cli, 'clean'], { env: { TMPDIR: tmp } })
