@@ -59,22 +59,29 @@ const MOST_PASSES = 8
 
 // A mount stacked on a dir hides the mounts below it: its path leads into
 // the stacked one. Each pass takes off what it can reach, deepest first,
-// and the next finds what that uncovered.
+// and the next finds what that uncovered. A mount with others below it may
+// be busy only because of those (hidden ones were passed over as not
+// mounted), so it is tried once and left to the next pass; only a pass
+// that takes nothing off waits for busy mounts and detaches them.
 async function unmountEach(
   list: () => Promise<MountEntry[]>,
   options: UnmountOptions,
 ): Promise<UnmountResult> {
   const result: UnmountResult = { retries: 0 }
+  const patience = options.patienceMs ?? UNMOUNT_PATIENCE_MS
   let before = Number.POSITIVE_INFINITY
   for (let pass = 0; pass < MOST_PASSES; pass++) {
     const entries = await list()
-    if (entries.length === 0 || entries.length >= before) break
+    if (entries.length === 0) break
+    const last = entries.length >= before || pass === MOST_PASSES - 1
     before = entries.length
     for (const entry of entries) {
-      const one = await unmountOne(entry.target, options.patienceMs ?? UNMOUNT_PATIENCE_MS)
+      const below = entries.some((other) => other.target.startsWith(`${entry.target}/`))
+      const one = await unmountOne(entry.target, below && !last ? undefined : patience)
       result.retries = Math.max(result.retries, one.retries)
       if (one.detached) result.detached = [...(result.detached ?? []), ...one.detached]
     }
+    if (last) break
   }
   return result
 }
@@ -101,8 +108,9 @@ export async function unmountMountPoint(
   return unmountAll(path, options)
 }
 
-async function unmountOne(target: string, patienceMs: number): Promise<UnmountResult> {
-  const deadline = Date.now() + patienceMs
+/** Without `patienceMs`, a busy mount is tried once and left as it is. */
+async function unmountOne(target: string, patienceMs?: number): Promise<UnmountResult> {
+  const deadline = Date.now() + (patienceMs ?? 0)
   for (let retries = 0; ; retries++) {
     const { exitCode, stderr } = await umountCall(target)
     if (exitCode === 0 || isGone(stderr)) return { retries }
@@ -112,6 +120,7 @@ async function unmountOne(target: string, patienceMs: number): Promise<UnmountRe
         fix: `unmount it by hand (umount ${show(target)}) or run 'scratchfs clean'`,
       })
     }
+    if (patienceMs === undefined) return { retries }
     if (Date.now() >= deadline) return { retries, detached: await detach(target) }
     log('busy %s, retry %d', target, retries + 1)
     await sleep(UNMOUNT_RETRY_INTERVAL_MS)

@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import { execa } from 'execa'
 import { afterEach, expect, test } from 'vitest'
 import { createScratch } from '../../src/index.js'
-import { isRoot, mountsBelow, snapshot, type Tree, writeTree } from '../helpers.js'
+import { captureWarnings, isRoot, mountsBelow, snapshot, type Tree, writeTree } from '../helpers.js'
 import { describeEachBackend } from './backends.js'
 import { expectNoLeftovers, leftovers, workspace } from './setup.js'
 
@@ -32,10 +32,20 @@ describeEachBackend('Scratch lifecycle', (backend) => {
       await execa('mount', ['--bind', inside, join(scratch.path, 'bound')])
       await mkdir(join(scratch.path, 'dir', 'tmp'))
       await execa('mount', ['-t', 'tmpfs', 'scratchfs-test', join(scratch.path, 'dir', 'tmp')])
+      // A tmpfs with a mount in it, both hidden by a bind over the tmpfs:
+      // free to unmount once uncovered, not busy.
+      const hidden = join(scratch.path, 'hidden')
+      await mkdir(hidden)
+      await execa('mount', ['-t', 'tmpfs', 'scratchfs-test', hidden])
+      await mkdir(join(hidden, 'inner'))
+      await execa('mount', ['--bind', inside, join(hidden, 'inner')])
+      await execa('mount', ['--bind', onTop, hidden])
       // A bind over the whole view: deleting the view must not reach through it.
       await execa('mount', ['--bind', onTop, scratch.path])
+      const busy = captureWarnings()
       try {
         await scratch.dispose({ keep })
+        expect(busy.map((warning) => warning.code)).toEqual([])
         const left = await leftovers(space)
         expect(left.mounts).toEqual([])
         expect(left.views).toHaveLength(keep ? 1 : 0)
