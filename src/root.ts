@@ -102,20 +102,19 @@ export async function prepareRoot(
     // Made by an older version or a umask: views of this user stay private.
     await chmod(path, 0o700)
   }
+  const real = await realpath(path)
   // A root given as a link is used as the dir it names: that dir's owner
   // could rename or swap the views in it.
-  const owner = info.isSymbolicLink() ? (await stat(path)).uid : info.uid
+  const link = info.isSymbolicLink()
+  const owner = link ? (await stat(real)).uid : info.uid
   if (uid !== undefined && owner !== uid) {
-    const named = info.isSymbolicLink()
-      ? `, the dir it links to, ${show(await realpath(path))},`
-      : ''
+    const named = link ? `, the dir it links to, ${show(real)},` : ''
     throw new ScratchfsError(
       'EROOT',
       `scratch root ${show(path)}${named} belongs to uid ${owner}, not to uid ${uid}`,
       { path, fix: `remove it, or ${fix('a root that belongs to you')}` },
     )
   }
-  const real = await realpath(path)
   checkRoom(real, fix)
   if (own && made !== undefined) await spreadViews(real)
   return real

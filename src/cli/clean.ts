@@ -26,10 +26,9 @@ export async function clean(args: string[]): Promise<number> {
   const dryRun = values['dry-run'] ?? false
   // Cleaning makes nothing: a root that is not there has nothing to clean,
   // and one given by hand that is not there is most likely mistyped.
-  if (values.root === undefined && !existsSync(defaultRoot())) {
-    process.stdout.write(
-      `scratchfs clean: nothing to remove, ${show(defaultRoot())} does not exist\n`,
-    )
+  const own = values.root === undefined ? defaultRoot() : undefined
+  if (own !== undefined && !existsSync(own)) {
+    process.stdout.write(`scratchfs clean: nothing to remove, ${show(own)} does not exist\n`)
     return 0
   }
   const root = await prepareRoot(values.root, [], { flag: '--root DIR', create: false })
