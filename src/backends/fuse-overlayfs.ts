@@ -2,7 +2,7 @@ import { mkdir } from 'node:fs/promises'
 import { diffView } from '../changes.js'
 import { errnoOf, ScratchfsError, show } from '../errors.js'
 import { daemonGone, mountFuseOverlay, unmountFuse } from '../mount/fuse.js'
-import { unmountOnFuse } from '../mount/unmount.js'
+import { joinResults, unmountOnFuse } from '../mount/unmount.js'
 import { copyRootAttributes } from './overlay.js'
 import type { Backend, View } from './types.js'
 
@@ -39,12 +39,7 @@ export const fuseOverlayfs: Backend = {
     // What a test mounted on or in the view first: the view would stay
     // busy, and deleting it would reach through those mounts.
     const inside = await unmountOnFuse(view.merged)
-    const own = await unmountFuse(view.merged)
-    const detached = [...(inside.detached ?? []), ...(own.detached ?? [])]
-    return {
-      retries: Math.max(inside.retries, own.retries),
-      ...(detached.length > 0 && { detached }),
-    }
+    return joinResults(inside, await unmountFuse(view.merged))
   },
 
   async changes(view) {

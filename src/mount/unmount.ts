@@ -54,6 +54,9 @@ export async function unmountOnFuse(
   }, options)
 }
 
+/** Patience for a mount to be tried once and, if busy, left as it is. */
+const ONCE = 'once'
+
 /** Passes over the mounts `list` finds, while a pass takes any off. */
 const MOST_PASSES = 8
 
@@ -67,7 +70,7 @@ async function unmountEach(
   list: () => Promise<MountEntry[]>,
   options: UnmountOptions,
 ): Promise<UnmountResult> {
-  const result: UnmountResult = { retries: 0 }
+  let result: UnmountResult = { retries: 0 }
   const patience = options.patienceMs ?? UNMOUNT_PATIENCE_MS
   let before = Number.POSITIVE_INFINITY
   for (let pass = 0; pass < MOST_PASSES; pass++) {
@@ -77,13 +80,17 @@ async function unmountEach(
     before = entries.length
     for (const entry of entries) {
       const below = entries.some((other) => other.target.startsWith(`${entry.target}/`))
-      const one = await unmountOne(entry.target, below && !last ? undefined : patience)
-      result.retries = Math.max(result.retries, one.retries)
-      if (one.detached) result.detached = [...(result.detached ?? []), ...one.detached]
+      result = joinResults(result, await unmountOne(entry.target, below && !last ? ONCE : patience))
     }
     if (last) break
   }
   return result
+}
+
+/** Two unmounts as one: the most retries either took, and every holder. */
+export function joinResults(a: UnmountResult, b: UnmountResult): UnmountResult {
+  const detached = [...(a.detached ?? []), ...(b.detached ?? [])]
+  return { retries: Math.max(a.retries, b.retries), ...(detached.length > 0 && { detached }) }
 }
 
 /**
@@ -108,9 +115,11 @@ export async function unmountMountPoint(
   return unmountAll(path, options)
 }
 
-/** Without `patienceMs`, a busy mount is tried once and left as it is. */
-async function unmountOne(target: string, patienceMs?: number): Promise<UnmountResult> {
-  const deadline = Date.now() + (patienceMs ?? 0)
+async function unmountOne(
+  target: string,
+  patienceMs: number | typeof ONCE,
+): Promise<UnmountResult> {
+  const deadline = Date.now() + (patienceMs === ONCE ? 0 : patienceMs)
   for (let retries = 0; ; retries++) {
     const { exitCode, stderr } = await umountCall(target)
     if (exitCode === 0 || isGone(stderr)) return { retries }
@@ -120,7 +129,7 @@ async function unmountOne(target: string, patienceMs?: number): Promise<UnmountR
         fix: `unmount it by hand (umount ${show(target)}) or run 'scratchfs clean'`,
       })
     }
-    if (patienceMs === undefined) return { retries }
+    if (patienceMs === ONCE) return { retries }
     if (Date.now() >= deadline) return { retries, detached: await detach(target) }
     log('busy %s, retry %d', target, retries + 1)
     await sleep(UNMOUNT_RETRY_INTERVAL_MS)
