@@ -41,6 +41,14 @@ test('fails and is kept', async ({ scratch }) => {
 })
 `
 
+/** Kills the servers the tests recorded in `pids` (a pid a line), and forgets them. */
+async function killServers(pids: string): Promise<void> {
+  for (const pid of (await readFile(pids, 'utf8').catch(() => '')).split('\n')) {
+    if (pid) process.kill(Number(pid), 'SIGKILL')
+  }
+  await rm(pids, { force: true })
+}
+
 describe.skipIf(!isRoot)('the plugin summary with a busy view (needs root to mount)', () => {
   test('counts a view detached on purpose as busy, not as left over, and does not wait for it', async () => {
     const project = await makeProject({ 'vitest.config.mjs': config, 'busy.test.mjs': tests })
@@ -75,9 +83,7 @@ describe.skipIf(!isRoot)('the plugin summary with a busy view (needs root to mou
       })
       expect(performance.now() - started).toBeLessThan(1000)
     } finally {
-      for (const pid of (await readFile(pids, 'utf8').catch(() => '')).split('\n')) {
-        if (pid) process.kill(Number(pid), 'SIGKILL')
-      }
+      await killServers(pids)
     }
     await new Promise((done) => setTimeout(done, 100))
     await sweep(project.root, { kept: true })
@@ -158,10 +164,7 @@ describe.skipIf(!isRoot)(
         const keptBefore = (await readdir(own)).find((name) => name.includes('fails-when'))
 
         // The server is gone by the next run: its view and the kept one go.
-        for (const pid of (await readFile(pids, 'utf8')).split('\n').filter(Boolean)) {
-          process.kill(Number(pid), 'SIGKILL')
-        }
-        await rm(pids)
+        await killServers(pids)
         const second = await run({ FAIL: '1' })
         expect(summaryLines(second)).toEqual([expect.stringMatching(/, 1 kept, 0 left over$/)])
         const left = await readdir(own)
@@ -173,9 +176,7 @@ describe.skipIf(!isRoot)(
         expect(await readdir(own)).toEqual([])
         expect(await mountsBelow(project.base)).toEqual([])
       } finally {
-        for (const pid of (await readFile(pids, 'utf8').catch(() => '')).split('\n')) {
-          if (pid) process.kill(Number(pid), 'SIGKILL')
-        }
+        await killServers(pids)
       }
     })
   },
